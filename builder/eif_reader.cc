@@ -1,0 +1,187 @@
+#include "builder/eif_reader.h"
+
+#include <zlib.h>
+
+#include <future>
+#include <limits>
+
+#include "base/error.h"
+
+namespace ef::eif {
+namespace {
+
+constexpr std::size_t kChunk = 4u << 20;
+
+std::size_t offset_of_section_offset(std::size_t i) { return 28 + 8 * i; }
+std::size_t offset_of_section_size(std::size_t i) { return 28 + 8 * kMaxSections + 8 * i; }
+
+/// Streams [offset, offset+size) of fd through fn in chunks.
+template <typename Fn>
+void stream_range(int fd, std::uint64_t offset, std::uint64_t size, const std::string& name, Fn&& fn) {
+  std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min<std::uint64_t>(size, kChunk)));
+  while (size > 0) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size, buf.size()));
+    pread_exact(fd, std::span(buf.data(), n), offset, name);
+    fn(std::span<const std::uint8_t>(buf.data(), n));
+    offset += n;
+    size -= n;
+  }
+}
+
+void check_header_fields(const Header& h, const std::string& name) {
+  if (h.version != kVersion)
+    throw FormatError(name, 4, "unsupported EIF version " + std::to_string(h.version) + " (expected 4)");
+  if (h.flags & ~kFlagAarch64) throw FormatError(name, 6, "unknown header flags " + std::to_string(h.flags));
+  if (h.num_sections < 4 || h.num_sections > kMaxSections)
+    throw FormatError(name, 26, "section count " + std::to_string(h.num_sections) +
+                                    " out of range (an EIF has 4 to 32 sections)");
+  for (std::size_t i = h.num_sections; i < kMaxSections; ++i) {
+    if (h.section_offsets[i] != 0) throw FormatError(name, offset_of_section_offset(i), "unused section slot is not zero");
+    if (h.section_sizes[i] != 0) throw FormatError(name, offset_of_section_size(i), "unused section slot is not zero");
+  }
+}
+
+/// Expected type at index i given the previous one: kernel, cmdline, metadata, ramdisk+, [signature].
+bool order_ok(std::size_t i, SectionType t, SectionType prev) {
+  switch (i) {
+    case 0: return t == SectionType::kKernel;
+    case 1: return t == SectionType::kCmdline;
+    case 2: return t == SectionType::kMetadata;
+    case 3: return t == SectionType::kRamdisk;
+    default:
+      return (t == SectionType::kRamdisk && prev == SectionType::kRamdisk) ||
+             (t == SectionType::kSignature && prev == SectionType::kRamdisk);
+  }
+}
+
+}  // namespace
+
+EifImage EifImage::open(const std::filesystem::path& path) {
+  EifImage img;
+  img.name_ = path.string();
+  img.fd_ = open_read(path);
+  img.file_size_ = ef::file_size(img.fd_.get(), img.name_);
+  const std::string& name = img.name_;
+  if (img.file_size_ < kHeaderSize)
+    throw FormatError(name, img.file_size_, "file too short for an EIF header (" + std::to_string(kHeaderSize) + " bytes)");
+  std::array<std::uint8_t, kHeaderSize> raw{};
+  pread_exact(img.fd_.get(), raw, 0, name);
+  img.header_ = decode_header(raw, name);
+  const Header& h = img.header_;
+  check_header_fields(h, name);
+
+  std::uint64_t expected_offset = kHeaderSize;
+  SectionType prev = SectionType::kInvalid;
+  for (std::size_t i = 0; i < h.num_sections; ++i) {
+    std::uint64_t off = h.section_offsets[i], size = h.section_sizes[i];
+    if (off != expected_offset)
+      throw FormatError(name, offset_of_section_offset(i),
+                        "section " + std::to_string(i) + " offset " + std::to_string(off) +
+                            (off < expected_offset ? " overlaps the previous section" : " leaves a gap") +
+                            " (expected " + std::to_string(expected_offset) + ")");
+    if (off > img.file_size_ || img.file_size_ - off < kSectionHeaderSize ||
+        img.file_size_ - off - kSectionHeaderSize < size)
+      throw FormatError(name, offset_of_section_size(i),
+                        "section " + std::to_string(i) + " (offset " + std::to_string(off) + ", size " +
+                            std::to_string(size) + ") extends beyond the end of the file (" +
+                            std::to_string(img.file_size_) + " bytes)");
+    std::array<std::uint8_t, kSectionHeaderSize> sh_raw{};
+    pread_exact(img.fd_.get(), sh_raw, off, name);
+    SectionHeader sh = decode_section_header(sh_raw);
+    if (!order_ok(i, sh.type, prev))
+      throw FormatError(name, off, "section " + std::to_string(i) + " has type " +
+                                       std::to_string(static_cast<unsigned>(sh.type)) + " (" +
+                                       std::string(section_type_name(sh.type)) +
+                                       "); expected order kernel, cmdline, metadata, ramdisk..., signature");
+    if (sh.flags != 0) throw FormatError(name, off + 2, "section flags must be 0, got " + std::to_string(sh.flags));
+    if (sh.size != size)
+      throw FormatError(name, off + 4, "section size " + std::to_string(sh.size) +
+                                           " differs from the header's " + std::to_string(size));
+    img.sections_.push_back(Section{sh.type, off, off + kSectionHeaderSize, size});
+    expected_offset = off + kSectionHeaderSize + size;
+    prev = sh.type;
+  }
+  if (expected_offset != img.file_size_)
+    throw FormatError(name, expected_offset, std::to_string(img.file_size_ - expected_offset) +
+                                                 " unexpected bytes after the last section");
+  return img;
+}
+
+std::uint32_t EifImage::compute_crc() const {
+  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0, nullptr, 0));
+  auto feed = [&crc](std::span<const std::uint8_t> d) {
+    crc = static_cast<std::uint32_t>(::crc32(crc, d.data(), static_cast<uInt>(d.size())));
+  };
+  stream_range(fd_.get(), 0, kCrcOffset, name_, feed);
+  stream_range(fd_.get(), kHeaderSize, file_size_ - kHeaderSize, name_, feed);
+  return crc;
+}
+
+void EifImage::check_crc() const {
+  std::uint32_t got = compute_crc();
+  if (got != header_.crc32) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "CRC-32 mismatch: header says %08x, contents give %08x", header_.crc32, got);
+    throw FormatError(name_, kCrcOffset, buf);
+  }
+}
+
+Measurements EifImage::measure() const {
+  // PCR0 covers every measured byte; PCR1 and PCR2 split the same bytes. Two
+  // threads, each reading through the page cache, keep wall time near one hash.
+  std::vector<const Section*> measured;
+  for (const Section& s : sections_)
+    if (s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk)
+      measured.push_back(&s);
+  auto pcr0_job = std::async(std::launch::async, [&] {
+    PcrHasher pcr0;
+    for (const Section* s : measured) stream_range(fd_.get(), s->data_offset, s->size, name_, [&](auto d) { pcr0.update(d); });
+    return pcr0.finish();
+  });
+  PcrHasher pcr1, pcr2;
+  bool first_ramdisk_done = false;
+  for (const Section* s : measured) {
+    PcrHasher& target = first_ramdisk_done ? pcr2 : pcr1;
+    stream_range(fd_.get(), s->data_offset, s->size, name_, [&](auto d) { target.update(d); });
+    if (s->type == SectionType::kRamdisk) first_ramdisk_done = true;
+  }
+  Measurements m;
+  m.pcr1 = pcr1.finish();
+  m.pcr2 = pcr2.finish();
+  m.pcr0 = pcr0_job.get();
+  return m;
+}
+
+Bytes EifImage::read_section(const Section& s, std::uint64_t limit) const {
+  if (s.size > limit)
+    throw FormatError(name_, s.header_offset + 4, std::string(section_type_name(s.type)) + " section of " +
+                                                      std::to_string(s.size) + " bytes exceeds the limit of " +
+                                                      std::to_string(limit));
+  Bytes out(static_cast<std::size_t>(s.size));
+  pread_exact(fd_.get(), out, s.data_offset, name_);
+  return out;
+}
+
+void EifImage::copy_section(const Section& s, int out_fd, const std::string& out_name) const {
+  stream_range(fd_.get(), s.data_offset, s.size, name_, [&](auto d) { write_all(out_fd, d, out_name); });
+}
+
+const Section* EifImage::find_first(SectionType t) const {
+  for (const Section& s : sections_)
+    if (s.type == t) return &s;
+  return nullptr;
+}
+
+std::vector<const Section*> EifImage::ramdisks() const {
+  std::vector<const Section*> out;
+  for (const Section& s : sections_)
+    if (s.type == SectionType::kRamdisk) out.push_back(&s);
+  return out;
+}
+
+IdentityInfo EifImage::metadata() const {
+  const Section* s = find_first(SectionType::kMetadata);
+  return decode_metadata(read_section(*s, 1u << 20), name_, s->data_offset);
+}
+
+}  // namespace ef::eif
