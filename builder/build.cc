@@ -1,0 +1,176 @@
+#include "builder/build.h"
+
+#include <cstdlib>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "builder/content_cache.h"
+#include "builder/cpio_writer.h"
+#include "builder/eif_metadata.h"
+#include "builder/eif_signature.h"
+#include "builder/eif_writer.h"
+#include "builder/fs_tree.h"
+#include "builder/kernel_info.h"
+#include "builder/layer_dir.h"
+#include "builder/layer_oci.h"
+#include "builder/layer_tar.h"
+#include "builder/provenance.h"
+
+namespace ef::build {
+namespace fs = std::filesystem;
+using rootfs::FsTree;
+
+fs::path default_cache_dir() {
+  if (const char* c = std::getenv("RBUILD_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "rbuild";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "rbuild";
+  return fs::path(".cache") / "rbuild";
+}
+
+namespace {
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& i : items) s += i + "\n";
+  return s;
+}
+
+const LockedInput& locked(const Lock& lock, const std::string& name) {
+  for (const LockedInput& in : lock.inputs)
+    if (in.name == name) return in;
+  throw Error("input " + name + " is missing from the lock");
+}
+
+/// Ramdisk 1, as nitro-cli lays it out: init, nsm.ko, dev/.
+FsTree first_ramdisk(const Spec& spec) {
+  FsTree t;
+  const InputPath* init = spec.init ? &*spec.init : nullptr;
+  for (const Runtime& rt : spec.runtimes)
+    if (rt.name == "init") init = &rt.binary;
+  t.add_file_from_host("init", init->resolved, 0755);
+  if (spec.nsm_module) t.add_file_from_host("nsm.ko", spec.nsm_module->resolved, 0644);
+  t.add_directory("dev", 0755);
+  return t;
+}
+
+void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, const rootfs::ContentCache& cache) {
+  using K = RootfsItem::Kind;
+  std::string dest = rootfs::join_path("rootfs", item.dest);
+  with_context(item.key_path, [&] {
+    switch (item.kind) {
+      case K::kDirectory: rootfs::apply_directory_layer(t, item.source, dest); break;
+      case K::kTar: rootfs::apply_tar_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
+      case K::kOci: rootfs::apply_oci_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
+      case K::kFile: t.add_file_from_host(dest, item.source, item.mode.value_or(0644)); break;
+      case K::kSymlink: t.add_symlink(dest, item.link_target); break;
+      case K::kDir: t.add_directory(dest, item.mode.value_or(0755)); break;
+      case K::kDevice:
+        t.add_device(dest, item.device_type == 'c' ? rootfs::FsType::kCharDevice : rootfs::FsType::kBlockDevice,
+                     item.major, item.minor, item.mode.value_or(0600));
+        break;
+    }
+  });
+}
+
+/// Ramdisk 2: rootfs/… from the layers, the runtimes, then cmd and env.
+FsTree second_ramdisk(const Spec& spec, const Lock& lock, const rootfs::ContentCache& cache) {
+  FsTree t;
+  t.add_directory("rootfs", 0755);
+  for (const RootfsItem& item : spec.rootfs) apply_rootfs_item(t, item, lock, cache);
+  for (const Runtime& rt : spec.runtimes) {
+    if (rt.name != "init") t.add_file_from_host("rootfs/usr/bin/" + rt.name, rt.binary.resolved, 0755);
+    if (rt.config) t.add_file_from_host("rootfs/etc/" + rt.name + ".yaml", rt.config->resolved, 0644);
+  }
+  t.add_bytes("cmd", lines(spec.cmd), 0644);
+  t.add_bytes("env", lines(spec.env), 0644);
+  return t;
+}
+
+eif::IdentityInfo identity(const Spec& spec) {
+  eif::IdentityInfo info;
+  info.image_name = spec.name;
+  info.image_version = spec.version;
+  info.build_metadata = {eif::rfc3339_utc(spec.source_date_epoch), "rbuild", EF_VERSION, "Linux",
+                         kernel_release(spec.kernel.resolved)};
+  info.custom_metadata = {{"spec", spec.as_json}};
+  return info;
+}
+
+/// Streams one ramdisk into the writer and the PCR registers it feeds.
+void write_ramdisk(eif::EifWriter& w, const FsTree& tree, std::uint64_t mtime,
+                   std::initializer_list<eif::PcrHasher*> registers) {
+  w.begin_section(eif::SectionType::kRamdisk);
+  rootfs::write_cpio(tree, mtime, [&](std::span<const std::uint8_t> chunk) {
+    w.write(chunk);
+    for (eif::PcrHasher* r : registers) r->update(chunk);
+  });
+  w.end_section();
+}
+
+/// Writes the EIF into `out`; returns the measurements.
+eif::Measurements write_eif(const Spec& spec, const Lock& lock, const rootfs::ContentCache& cache, AtomicFile& out) {
+  FsTree r1 = first_ramdisk(spec);
+  FsTree r2 = second_ramdisk(spec, lock, cache);
+  eif::ImageDefaults defaults{static_cast<std::uint16_t>(spec.arch == Arch::kAarch64 ? eif::kFlagAarch64 : 0),
+                              spec.memory_mib << 20, spec.cpus};
+  eif::EifWriter w(out.fd(), out.temp_path().string(), defaults);
+  eif::PcrHasher pcr0, pcr1, pcr2;
+  auto measured = [&](eif::SectionType type, std::span<const std::uint8_t> data) {
+    w.add_section(type, data);
+    pcr0.update(data);
+    pcr1.update(data);
+  };
+  Bytes kernel = read_file(spec.kernel.resolved);
+  measured(eif::SectionType::kKernel, kernel);
+  measured(eif::SectionType::kCmdline,
+           std::span(reinterpret_cast<const std::uint8_t*>(spec.cmdline.data()), spec.cmdline.size()));
+  std::string metadata = eif::encode_metadata(identity(spec));
+  w.add_section(eif::SectionType::kMetadata,
+                std::span(reinterpret_cast<const std::uint8_t*>(metadata.data()), metadata.size()));
+  auto mtime = static_cast<std::uint64_t>(spec.source_date_epoch);
+  write_ramdisk(w, r1, mtime, {&pcr0, &pcr1});
+  write_ramdisk(w, r2, mtime, {&pcr0, &pcr2});
+  eif::Measurements m{pcr0.finish(), pcr1.finish(), pcr2.finish(), std::nullopt};
+  if (spec.signing) {
+    std::string cert_pem = read_text_file(spec.signing->certificate.resolved);
+    auto key = eif::load_signing_key(spec.signing->key.resolved.string());
+    w.add_section(eif::SectionType::kSignature, eif::make_signature_section(cert_pem, key.get(), m.pcr0));
+    m.pcr8 = eif::pcr_of_certificate_pem(spec.signing->certificate.resolved);
+  }
+  w.finish();
+  return m;
+}
+
+}  // namespace
+
+BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& options) {
+  fs::create_directories(options.out_dir);
+  rootfs::ContentCache cache(options.cache_dir);
+  BuildResult r;
+  r.eif = options.out_dir / (spec.name + ".eif");
+  r.pcrs = options.out_dir / (spec.name + ".pcrs.json");
+  r.provenance = options.out_dir / (spec.name + ".provenance.json");
+
+  AtomicFile eif_file(r.eif, 0644);
+  r.measurements = write_eif(spec, lock, cache, eif_file);
+  r.eif_sha256 = to_hex(digest_file(HashAlgo::kSha256, eif_file.temp_path()));
+
+  nlohmann::ordered_json pcrs = eif::measurements_json(r.measurements);
+  auto statement = make_provenance(spec, lock, options.lock_sha256,
+                                   ProvenanceSubject{r.eif.filename().string(), r.eif_sha256, r.measurements});
+  statement["predicate"]["buildDefinition"]["externalParameters"]["specPath"] = options.spec_path_text;
+
+  // Rename the EIF last: a build killed before that leaves the old outputs whole.
+  AtomicFile pcrs_file(r.pcrs, 0644);
+  pcrs_file.write(pcrs.dump(2) + "\n");
+  AtomicFile prov_file(r.provenance, 0644);
+  prov_file.write(statement.dump(2) + "\n");
+  pcrs_file.commit();
+  prov_file.commit();
+  eif_file.commit();
+  return r;
+}
+
+}  // namespace ef::build

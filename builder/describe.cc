@@ -1,0 +1,56 @@
+#include "builder/describe.h"
+
+#include <future>
+
+#include "base/error.h"
+#include "builder/eif_signature.h"
+
+namespace ef::eif {
+
+Description describe(const EifImage& image) {
+  auto crc = std::async(std::launch::async, [&] { return image.compute_crc(); });
+  Description d;
+  d.measurements = image.measure();
+  d.metadata = image.metadata();
+  if (const Section* sig = image.find_first(SectionType::kSignature)) {
+    d.is_signed = true;
+    try {
+      SignatureCheck check =
+          check_signature_section(image.read_section(*sig, 1u << 20), d.measurements.pcr0, image.name(), sig->data_offset);
+      d.measurements.pcr8 = pcr_from_digest(digest(HashAlgo::kSha384, check.certificate_der));
+      d.signing_certificate = check.certificate_info;
+      d.signature_ok = true;
+    } catch (const Error& e) {
+      d.signature_error = e.what();
+    }
+  }
+  d.crc_ok = crc.get() == image.header().crc32;
+  return d;
+}
+
+nlohmann::ordered_json description_json(const EifImage& image, const Description& d) {
+  nlohmann::ordered_json j;
+  j["EifVersion"] = image.header().version;
+  j["Measurements"] = measurements_json(d.measurements);
+  j["IsSigned"] = d.is_signed;
+  if (d.is_signed) j["SigningCertificate"] = d.signing_certificate;
+  j["CheckCRC"] = d.crc_ok;
+  if (d.is_signed) j["SignatureCheck"] = d.signature_ok;
+  if (!d.signature_error.empty()) j["SignatureError"] = d.signature_error;
+  j["ImageName"] = d.metadata.image_name;
+  j["ImageVersion"] = d.metadata.image_version;
+  const BuildMetadata& b = d.metadata.build_metadata;
+  j["Metadata"] = {{"BuildTime", b.build_time},
+                   {"BuildTool", b.build_tool},
+                   {"BuildToolVersion", b.build_tool_version},
+                   {"OperatingSystem", b.operating_system},
+                   {"KernelVersion", b.kernel_version},
+                   {"DockerInfo", d.metadata.docker_info},
+                   {"CustomMetadata", d.metadata.custom_metadata}};
+  j["Arch"] = (image.header().flags & kFlagAarch64) ? "aarch64" : "x86_64";
+  j["DefaultMemoryMiB"] = image.header().default_mem >> 20;
+  j["DefaultCpus"] = image.header().default_cpus;
+  return j;
+}
+
+}  // namespace ef::eif
