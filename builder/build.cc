@@ -4,6 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/file.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "builder/content_cache.h"
@@ -12,9 +13,9 @@
 #include "builder/eif_signature.h"
 #include "builder/eif_writer.h"
 #include "builder/fs_tree.h"
+#include "builder/input_digest.h"
 #include "builder/kernel_info.h"
 #include "builder/layer_dir.h"
-#include "builder/layer_oci.h"
 #include "builder/layer_tar.h"
 #include "builder/provenance.h"
 
@@ -55,14 +56,22 @@ FsTree first_ramdisk(const Spec& spec) {
   return t;
 }
 
+void apply_normalized_directory(FsTree& t, const fs::path& dir, const std::string& dest, const std::string& name) {
+  std::vector<rootfs::LayerEntry> entries = rootfs::read_directory_layer(dir);
+  for (rootfs::LayerEntry& e : entries)
+    if (e.kind == rootfs::LayerEntry::Kind::kFile || e.kind == rootfs::LayerEntry::Kind::kDirectory)
+      e.mode = normalized_mode(e.kind == rootfs::LayerEntry::Kind::kDirectory, e.mode);
+  rootfs::apply_layer_entries(t, entries, dest, false, rootfs::LayerOptions{}, name);
+}
+
 void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, const rootfs::ContentCache& cache) {
   using K = RootfsItem::Kind;
   std::string dest = rootfs::join_path("rootfs", item.dest);
   with_context(item.key_path, [&] {
     switch (item.kind) {
-      case K::kDirectory: rootfs::apply_directory_layer(t, item.source, dest); break;
+      case K::kDirectory: apply_normalized_directory(t, item.source, dest, item.key_path); break;
       case K::kTar: rootfs::apply_tar_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
-      case K::kOci: rootfs::apply_oci_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
+      case K::kOci: throw Error("OCI layers are not supported by this build yet");
       case K::kFile: t.add_file_from_host(dest, item.source, item.mode.value_or(0644)); break;
       case K::kSymlink: t.add_symlink(dest, item.link_target); break;
       case K::kDir: t.add_directory(dest, item.mode.value_or(0755)); break;

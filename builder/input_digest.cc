@@ -13,6 +13,11 @@
 namespace ef::build {
 namespace fs = std::filesystem;
 
+std::uint32_t normalized_mode(bool is_directory, std::uint32_t mode) {
+  if (is_directory) return 0755;
+  return (mode & 0111) ? 0755 : 0644;
+}
+
 Digest digest_regular_file(const fs::path& path) {
   Digest d;
   d.sha256 = to_hex(digest_file(HashAlgo::kSha256, path, &d.size));
@@ -51,7 +56,7 @@ Digest digest_directory(const fs::path& root) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0) throw_errno("stat", p.string());
     std::string line;
-    std::string mode = octal(st.st_mode & 07777);
+    std::string mode = octal(normalized_mode(S_ISDIR(st.st_mode), st.st_mode & 07777));
     if (S_ISDIR(st.st_mode)) {
       line = "d " + mode + " " + rel;
     } else if (S_ISLNK(st.st_mode)) {

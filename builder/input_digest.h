@@ -14,6 +14,12 @@ struct Digest {
   std::uint64_t size = 0;  // bytes of file content (summed for a directory)
 };
 
+/// The mode a directory-layer entry gets in the image, as git records modes:
+/// directories 0755; files 0755 when any execute bit is set, else 0644. A
+/// checkout's modes depend on the umask of whoever cloned it, so directory
+/// layers keep only this (use a tar layer or a `file:` item for other modes).
+std::uint32_t normalized_mode(bool is_directory, std::uint32_t mode);
+
 /// sha256 of a regular file's bytes (streamed).
 Digest digest_regular_file(const std::filesystem::path& path);
 
@@ -21,7 +27,7 @@ Digest digest_regular_file(const std::filesystem::path& path);
 /// sorted bytewise by relative path:
 ///   "d MODE PATH" | "f MODE SIZE SHA256 PATH" | "l TARGET PATH" |
 ///   "h PATH FIRST-PATH" (hard link) | "c|b MODE MAJOR MINOR PATH" | "p MODE PATH"
-/// MODE is the octal permission bits (07777). Sockets are refused.
+/// MODE is normalized_mode() in octal. Sockets are refused.
 Digest digest_directory(const std::filesystem::path& root);
 
 /// A file or a directory, as its type says.

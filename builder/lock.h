@@ -33,7 +33,10 @@ struct Lock {
 /// Every input of `spec`, in spec order, without digests.
 std::vector<LockedInput> enumerate_inputs(const Spec& spec);
 
-/// Digests every input now (the work `rbuild lock` does).
+/// Every input of `spec` with its digest computed now.
+std::vector<LockedInput> digest_inputs(const Spec& spec);
+
+/// Digests every input now, plus the spec file itself (the work `rbuild lock` does).
 Lock compute_lock(const Spec& spec);
 
 nlohmann::ordered_json lock_to_json(const Lock& lock);

@@ -139,7 +139,11 @@ nlohmann::ordered_json rootfs_item_json(const RootfsItem& i) {
       j["minor"] = i.minor;
       break;
   }
-  if (i.mode) j["mode"] = *i.mode;
+  if (i.mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", *i.mode);
+    j["mode"] = buf;  // octal text, as a spec writes it (and parse_spec reads it back)
+  }
   return j;
 }
 

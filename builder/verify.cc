@@ -1,0 +1,150 @@
+#include "builder/verify.h"
+
+#include <stdlib.h>
+
+#include "base/error.h"
+#include "base/file.h"
+#include "base/hash.h"
+#include "builder/build.h"
+#include "builder/describe.h"
+#include "builder/provenance.h"
+
+namespace ef::build {
+namespace fs = std::filesystem;
+
+fs::path provenance_beside(const fs::path& eif) {
+  return eif.parent_path() / (eif.stem().string() + ".provenance.json");
+}
+
+std::string first_difference(const fs::path& a, const fs::path& b) {
+  UniqueFd fa = open_read(a), fb = open_read(b);
+  std::uint64_t sa = file_size(fa.get(), a.string()), sb = file_size(fb.get(), b.string());
+  std::vector<std::uint8_t> ba(1 << 20), bb(1 << 20);
+  for (std::uint64_t off = 0; off < std::min(sa, sb);) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(ba.size(), std::min(sa, sb) - off));
+    pread_exact(fa.get(), std::span(ba.data(), n), off, a.string());
+    pread_exact(fb.get(), std::span(bb.data(), n), off, b.string());
+    for (std::size_t i = 0; i < n; ++i)
+      if (ba[i] != bb[i]) return "first difference at byte offset " + std::to_string(off + i);
+    off += n;
+  }
+  if (sa != sb) return "sizes differ: " + std::to_string(sa) + " vs " + std::to_string(sb) + " bytes";
+  return "";
+}
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string templ = (fs::temp_directory_path() / "rbuild-verify-XXXXXX").string();
+    if (!::mkdtemp(templ.data())) throw_errno("create temporary directory", templ);
+    path = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void check_pcrs(std::vector<Check>& out, const nlohmann::json& claimed, const eif::Measurements& m) {
+  nlohmann::ordered_json actual = eif::measurements_json(m);
+  actual.erase("HashAlgorithm");
+  std::string diff;
+  for (auto& [k, v] : actual.items()) {
+    if (!claimed.contains(k) || claimed[k] != v)
+      diff += k + " is " + v.get<std::string>() + ", provenance says " + (claimed.contains(k) ? claimed[k].dump() : "nothing") + "; ";
+  }
+  for (auto& [k, v] : claimed.items())
+    if (!actual.contains(k)) diff += k + " claimed by the provenance but absent from the image; ";
+  out.push_back({"provenance.pcrs", diff.empty(), diff.empty() ? "PCRs match the provenance annotations" : diff});
+}
+
+/// Rebuilds from the provenance's spec and dependencies; compares byte for byte.
+Check rebuild_check(const ProvenanceClaims& claims, const fs::path& image, const fs::path& cache_dir) {
+  Spec spec = parse_spec(claims.spec.dump(), claims.spec_path);
+  std::vector<LockedInput> inputs = digest_inputs(spec);
+  std::string mismatches;
+  for (const LockedInput& in : inputs) {
+    bool found = false;
+    for (const auto& dep : claims.dependencies) {
+      if (dep.value("name", "") != in.name) continue;
+      found = true;
+      std::string want = dep.contains("digest") ? dep["digest"].value("sha256", "") : "";
+      if (want != in.digest.sha256) mismatches += in.name + " (" + in.path + ") is " + in.digest.sha256 + ", provenance says " + want + "; ";
+    }
+    if (!found) mismatches += in.name + " is not among the provenance's dependencies; ";
+  }
+  if (!mismatches.empty()) return {"rebuild", false, "inputs differ from the provenance: " + mismatches};
+  Lock lock;
+  lock.rbuild_version = EF_VERSION;
+  lock.spec_name = spec.name;
+  lock.inputs = inputs;
+  TempDir tmp;
+  BuildOptions opts;
+  opts.out_dir = tmp.path;
+  opts.cache_dir = cache_dir;
+  opts.spec_path_text = claims.spec_path;
+  BuildResult r = build_image(spec, lock, opts);
+  std::string diff = first_difference(image, r.eif);
+  if (diff.empty()) return {"rebuild", true, "rebuilt from the provenance's inputs: identical, sha256 " + r.eif_sha256};
+  return {"rebuild", false, "rebuilt image differs: " + diff + " (rebuilt sha256 " + r.eif_sha256 +
+                                "); run 'rbuild diff' on the two images to see which files"};
+}
+
+}  // namespace
+
+std::vector<Check> verify_image(const VerifyOptions& o) {
+  std::vector<Check> out;
+  std::optional<eif::EifImage> image;
+  try {
+    image = eif::EifImage::open(o.image);
+    out.push_back({"structure", true, "header and " + std::to_string(image->sections().size()) + " sections valid"});
+  } catch (const Error& e) {
+    out.push_back({"structure", false, e.what()});
+    return out;
+  }
+  eif::Description d = eif::describe(*image);
+  out.push_back({"crc", d.crc_ok, d.crc_ok ? "CRC-32 matches" : "CRC-32 does not match the contents"});
+  if (d.is_signed) out.push_back({"signature", d.signature_ok, d.signature_ok ? "valid over PCR0" : d.signature_error});
+
+  fs::path prov_path = o.provenance.value_or(provenance_beside(o.image));
+  if (!fs::exists(prov_path)) {
+    out.push_back({"provenance", false, prov_path.string() + " not found (give --provenance FILE)"});
+    return out;
+  }
+  ProvenanceClaims claims;
+  try {
+    claims = read_provenance(read_text_file(prov_path), prov_path.string());
+  } catch (const Error& e) {
+    out.push_back({"provenance", false, e.what()});
+    return out;
+  }
+  std::string sha = to_hex(digest_file(HashAlgo::kSha256, o.image));
+  bool subject_ok = claims.subject_sha256 == sha;
+  out.push_back({"provenance.subject", subject_ok,
+                 subject_ok ? "sha256 " + sha + " matches the provenance subject"
+                            : "image sha256 " + sha + ", provenance subject " + claims.subject_name + " says " +
+                                  claims.subject_sha256});
+  check_pcrs(out, claims.pcrs, d.measurements);
+  if (o.rebuild) {
+    try {
+      out.push_back(rebuild_check(claims, o.image, o.cache_dir));
+    } catch (const Error& e) {
+      out.push_back({"rebuild", false, e.what()});
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json checks_json(const std::vector<Check>& checks) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  bool all = true;
+  for (const Check& c : checks) {
+    j.push_back({{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+    all = all && c.ok;
+  }
+  return {{"ok", all}, {"checks", j}};
+}
+
+}  // namespace ef::build
