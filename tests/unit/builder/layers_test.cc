@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "base/hash.h"
 #include "builder/content_cache.h"
 #include "builder/layer_dir.h"
+#include "builder/layer_oci.h"
 #include "builder/layer_tar.h"
 #include "fstree_test_util.h"
 
@@ -212,4 +214,195 @@ TEST_CASE("hostile tar layers are refused with the archive, entry and offset nam
            p == "cache/tmp"));
   }
   CHECK(list_dir(tmp / "cache/tmp").empty());
+}
+
+// ---- OCI image layout and docker save ----
+
+namespace {
+
+using nlohmann::json;
+
+std::string sha_hex(const std::string& s) { return ef::to_hex(ef::digest(ef::HashAlgo::kSha256, s)); }
+
+/// A layer tar's bytes.
+std::string layer_bytes(const TempDir& tmp, const std::vector<TarItem>& items, bool gzip = false) {
+  static int n = 0;
+  fs::path p = tmp / ("layer" + std::to_string(n++) + ".tar");
+  make_tar(p, items, gzip);
+  return read_text(p);
+}
+
+std::vector<TarItem> lower_layer() {
+  return {tdir("etc"), tfile("etc/a", "A"), tfile("etc/b", "B"), tdir("opt/dir"), tfile("opt/dir/x", "X"),
+          tfile("opt/dir/sub/y", "Y"), tfile("keep/z", "old"), tfile("etc/gone-dir/f", "F")};
+}
+
+std::vector<TarItem> upper_layer() {
+  return {tfile("etc/.wh.a", ""), tfile("etc/.wh.gone-dir", ""), tfile("opt/dir/new", "same layer survives"),
+          tfile("opt/dir/.wh..wh..opq", ""), tfile("keep/z", "new")};
+}
+
+void expect_whiteouts_applied(const FsTree& t) {
+  CHECK(t.find("img/etc/a") == nullptr);
+  CHECK(t.find("img/etc/gone-dir") == nullptr);
+  CHECK(t.find("img/etc/gone-dir/f") == nullptr);
+  CHECK(content_of(t, "img/etc/b") == "B");
+  CHECK(t.find("img/opt/dir/x") == nullptr);
+  CHECK(t.find("img/opt/dir/sub") == nullptr);
+  CHECK(content_of(t, "img/opt/dir/new") == "same layer survives");
+  CHECK(content_of(t, "img/keep/z") == "new");
+  CHECK(t.find("img/etc/.wh.a") == nullptr);
+  CHECK(t.find("img/opt/dir/.wh..wh..opq") == nullptr);
+}
+
+/// An OCI layout tarball: index.json -> (image index ->) manifest -> layers.
+fs::path make_oci(const TempDir& tmp, const std::vector<std::string>& layers, bool nested_index,
+                  const std::string& tamper_layer = {}) {
+  std::vector<TarItem> outer{tfile("oci-layout", R"({"imageLayoutVersion":"1.0.0"})")};
+  json mlayers = json::array();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    std::string hex = sha_hex(layers[i]);
+    mlayers.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"},
+                       {"digest", "sha256:" + hex},
+                       {"size", layers[i].size()}});
+    outer.push_back(tfile("blobs/sha256/" + hex, i == 0 && !tamper_layer.empty() ? tamper_layer : layers[i]));
+  }
+  std::string config = R"({"architecture":"amd64","os":"linux"})";
+  outer.push_back(tfile("blobs/sha256/" + sha_hex(config), config));
+  std::string manifest = json({{"schemaVersion", 2},
+                               {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                               {"config", {{"digest", "sha256:" + sha_hex(config)}, {"size", config.size()}}},
+                               {"layers", mlayers}})
+                             .dump();
+  outer.push_back(tfile("blobs/sha256/" + sha_hex(manifest), manifest));
+  json desc = {{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+               {"digest", "sha256:" + sha_hex(manifest)},
+               {"size", manifest.size()},
+               {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}};
+  json top = desc;
+  if (nested_index) {
+    json arm = desc;
+    arm["digest"] = "sha256:" + std::string(64, '0');  // never read: another platform
+    arm["platform"]["architecture"] = "arm64";
+    std::string idx = json({{"schemaVersion", 2}, {"manifests", {arm, desc}}}).dump();
+    outer.push_back(tfile("blobs/sha256/" + sha_hex(idx), idx));
+    top = {{"mediaType", "application/vnd.oci.image.index.v1+json"},
+           {"digest", "sha256:" + sha_hex(idx)},
+           {"size", idx.size()}};
+  }
+  outer.push_back(tfile("index.json", json({{"schemaVersion", 2}, {"manifests", {top}}}).dump()));
+  fs::path out = tmp / "image-oci.tar";
+  make_tar(out, outer);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("OCI layout: layers in order, whiteouts and opaque dirs, platform choice, digests checked, cache reused") {
+  TempDir tmp;
+  std::vector<std::string> layers{layer_bytes(tmp, lower_layer(), true), layer_bytes(tmp, upper_layer(), true)};
+  fs::path image = make_oci(tmp, layers, true);
+  ContentCache cache(tmp / "cache");
+  FsTree t;
+  OciImageInfo info = apply_oci_layer(t, image, "img", cache);
+  expect_whiteouts_applied(t);
+  CHECK(info.format == "oci-layout");
+  REQUIRE(info.layers.size() == 2);
+  CHECK(info.layers[1].sha256 == sha_hex(layers[1]));
+  CHECK_FALSE(info.layers[0].from_cache);
+
+  FsTree again;
+  OciImageInfo info2 = apply_oci_layer(again, image, "img", cache);
+  CHECK(info2.layers[0].from_cache);
+  CHECK(info2.layers[1].from_cache);
+  CHECK(cpio_bytes(again, 7) == cpio_bytes(t, 7));
+}
+
+TEST_CASE("OCI layout: a layer that does not match its digest is refused") {
+  TempDir tmp;
+  std::vector<std::string> layers{layer_bytes(tmp, lower_layer(), true)};
+  fs::path image = make_oci(tmp, layers, false, layer_bytes(tmp, upper_layer(), true));
+  ContentCache cache(tmp / "cache");
+  FsTree t;
+  CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache),
+                    Catch::Contains("digest mismatch") && Catch::Contains("blobs/sha256/" + sha_hex(layers[0])));
+  CHECK(list_dir(cache.root() / "layers").empty());
+}
+
+TEST_CASE("docker save: diff_ids checked, a symlinked duplicate layer followed, whiteouts honoured") {
+  TempDir tmp;
+  std::string l1 = layer_bytes(tmp, lower_layer());
+  std::string l2 = layer_bytes(tmp, upper_layer());
+  std::string config = json({{"rootfs", {{"type", "layers"},
+                                         {"diff_ids", {"sha256:" + sha_hex(l1), "sha256:" + sha_hex(l2),
+                                                       "sha256:" + sha_hex(l1)}}}}})
+                           .dump();
+  std::string manifest =
+      json::array({{{"Config", "cfg.json"}, {"RepoTags", {"app:1"}}, {"Layers", {"aaa/layer.tar", "bbb/layer.tar", "ccc/layer.tar"}}}})
+          .dump();
+  fs::path image = tmp / "docker.tar";
+  make_tar(image, {tfile("aaa/layer.tar", l1), tfile("bbb/layer.tar", l2), tsymlink("ccc/layer.tar", "../aaa/layer.tar"),
+                   tfile("cfg.json", config), tfile("manifest.json", manifest)});
+  ContentCache cache(tmp / "cache");
+  FsTree t;
+  OciImageInfo info = apply_oci_layer(t, image, "img", cache);
+  CHECK(info.format == "docker-save");
+  REQUIRE(info.layers.size() == 3);
+  CHECK(info.layers[2].from_cache);  // same digest as the first layer
+  // The third layer re-adds what the second whited out.
+  CHECK(content_of(t, "img/etc/a") == "A");
+  CHECK(content_of(t, "img/keep/z") == "old");
+  CHECK(content_of(t, "img/opt/dir/new") == "same layer survives");
+
+  SECTION("a layer that does not match its diff_id") {
+    make_tar(image, {tfile("aaa/layer.tar", l2), tfile("bbb/layer.tar", l2), tfile("ccc/layer.tar", l1),
+                     tfile("cfg.json", config), tfile("manifest.json", manifest)});
+    ContentCache fresh(tmp / "cache2");
+    FsTree t2;
+    CHECK_THROWS_WITH(apply_oci_layer(t2, image, "img", fresh), Catch::Contains("aaa/layer.tar") &&
+                                                                     Catch::Contains("digest mismatch"));
+  }
+}
+
+TEST_CASE("hostile image archives are refused") {
+  TempDir tmp;
+  ContentCache cache(tmp / "cache");
+  FsTree t;
+  fs::path image = tmp / "evil-image.tar";
+  std::string l1 = layer_bytes(tmp, {tfile("x", "x")});
+  SECTION("not an image") {
+    make_tar(image, {tfile("hello", "world")});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("not an image archive"));
+  }
+  SECTION("two images in manifest.json") {
+    json m = json::array({{{"Config", "c"}, {"Layers", json::array()}}, {{"Config", "c"}, {"Layers", json::array()}}});
+    make_tar(image, {tfile("manifest.json", m.dump())});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("exactly one image"));
+  }
+  SECTION("a layer member symlinked out of the archive") {
+    json m = json::array({{{"Config", "c"}, {"Layers", {"a/layer.tar"}}}});
+    make_tar(image, {tsymlink("a/layer.tar", "../../../etc/passwd"), tfile("manifest.json", m.dump()),
+                     tfile("c", R"({"rootfs":{"diff_ids":["sha256:)" + sha_hex(l1) + R"("]}})")});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("climbs out"));
+  }
+  SECTION("a missing layer member") {
+    json m = json::array({{{"Config", "c"}, {"Layers", {"blobs/sha256/" + sha_hex(l1)}}}});
+    make_tar(image, {tfile("manifest.json", m.dump())});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("no member blobs/sha256/"));
+  }
+  SECTION("a whiteout naming \"..\"") {
+    std::string bad = layer_bytes(tmp, {tfile("dir/.wh...", "")});
+    json m = json::array({{{"Config", "c"}, {"Layers", {"blobs/sha256/" + sha_hex(bad)}}}});
+    make_tar(image, {tfile("manifest.json", m.dump()), tfile("blobs/sha256/" + sha_hex(bad), bad)});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("dir/.wh...") && Catch::Contains("whiteout"));
+  }
+  SECTION("malformed JSON") {
+    make_tar(image, {tfile("manifest.json", "[{")});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("manifest.json") && Catch::Contains("JSON"));
+  }
+  SECTION("an unsupported digest algorithm") {
+    make_tar(image, {tfile("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"),
+                     tfile("index.json", R"({"manifests":[{"digest":"md5:abc","size":1}]})")});
+    CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("unsupported digest"));
+  }
 }
