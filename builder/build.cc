@@ -16,6 +16,7 @@
 #include "builder/input_digest.h"
 #include "builder/kernel_info.h"
 #include "builder/layer_dir.h"
+#include "builder/layer_oci.h"
 #include "builder/layer_tar.h"
 #include "builder/provenance.h"
 
@@ -64,14 +65,20 @@ void apply_normalized_directory(FsTree& t, const fs::path& dir, const std::strin
   rootfs::apply_layer_entries(t, entries, dest, false, rootfs::LayerOptions{}, name);
 }
 
-void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, const rootfs::ContentCache& cache) {
+void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, const rootfs::ContentCache& cache,
+                       Arch spec_arch) {
   using K = RootfsItem::Kind;
   std::string dest = rootfs::join_path("rootfs", item.dest);
   with_context(item.key_path, [&] {
     switch (item.kind) {
       case K::kDirectory: apply_normalized_directory(t, item.source, dest, item.key_path); break;
       case K::kTar: rootfs::apply_tar_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
-      case K::kOci: throw Error("OCI layers are not supported by this build yet");
+      case K::kOci: {
+        rootfs::OciOptions oci;
+        oci.platform = std::string("linux/") + (spec_arch == Arch::kAarch64 ? "arm64" : "amd64");
+        rootfs::apply_oci_layer(t, item.source, dest, cache, oci);
+        break;
+      }
       case K::kFile: t.add_file_from_host(dest, item.source, item.mode.value_or(0644)); break;
       case K::kSymlink: t.add_symlink(dest, item.link_target); break;
       case K::kDir: t.add_directory(dest, item.mode.value_or(0755)); break;
@@ -87,7 +94,7 @@ void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, cons
 FsTree second_ramdisk(const Spec& spec, const Lock& lock, const rootfs::ContentCache& cache) {
   FsTree t;
   t.add_directory("rootfs", 0755);
-  for (const RootfsItem& item : spec.rootfs) apply_rootfs_item(t, item, lock, cache);
+  for (const RootfsItem& item : spec.rootfs) apply_rootfs_item(t, item, lock, cache, spec.arch);
   for (const Runtime& rt : spec.runtimes) {
     if (rt.name != "init") t.add_file_from_host("rootfs/usr/bin/" + rt.name, rt.binary.resolved, 0755);
     if (rt.config) t.add_file_from_host("rootfs/etc/" + rt.name + ".yaml", rt.config->resolved, 0644);
