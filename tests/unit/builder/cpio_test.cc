@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
+#include <map>
+#include <sys/sysmacros.h>
 
+#include "base/hash.h"
+#include "builder/cpio_extract.h"
+#include "builder/cpio_reader.h"
 #include "builder/cpio_writer.h"
 #include "builder/fs_tree.h"
 #include "fstree_test_util.h"
@@ -178,4 +183,192 @@ TEST_CASE("a failing sink aborts writing with its own error") {
   CHECK_THROWS_WITH(write_cpio(t, kEpoch, [](std::span<const std::uint8_t>) { throw ef::Error("disk full"); }),
                     Catch::Equals("disk full"));
   CHECK_THROWS_WITH(cpio_bytes(t, 1ull << 32), Catch::Contains("32 bits"));
+}
+
+// ---- reader and extractor ----
+
+namespace {
+
+/// Hand-built newc entry (independent of both libarchive and our reader).
+std::string newc(const std::string& name, std::uint32_t mode, const std::string& data = "", std::uint32_t nlink = 1,
+                 std::uint32_t ino = 0, std::uint32_t rmaj = 0, std::uint32_t rmin = 0) {
+  char h[111];
+  std::snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u, nlink,
+                0u, static_cast<unsigned>(data.size()), 0u, 0u, rmaj, rmin, static_cast<unsigned>(name.size() + 1), 0u);
+  std::string out(h, 110);
+  out += name;
+  out += '\0';
+  while (out.size() % 4) out += '\0';
+  out += data;
+  while (out.size() % 4) out += '\0';
+  return out;
+}
+
+std::string trailer() { return newc("TRAILER!!!", 0); }
+
+std::string sha(const std::string& s) { return ef::to_hex(ef::digest(ef::HashAlgo::kSha256, s)); }
+
+std::vector<CpioListedEntry> list_bytes(const std::string& bytes) {
+  ef::rootfs::MemorySource src(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  std::vector<CpioListedEntry> out;
+  read_cpio(src, "mem.cpio", [&](const CpioListedEntry& e) { out.push_back(e); });
+  return out;
+}
+
+std::string extract_error(const std::string& bytes, const fs::path& dest, const ExtractOptions& o = {}) {
+  ef::rootfs::MemorySource src(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  try {
+    extract_cpio(src, "evil.cpio", dest, o);
+  } catch (const ef::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("reader lists what the writer wrote: types, modes, links, rdev, data digests") {
+  FsTree t;
+  t.add_bytes("bin/app", "application", 04750);
+  t.add_hardlink("bin/app2", "bin/app");
+  t.add_symlink("lib", "usr/lib");
+  t.add_device("dev/null", FsType::kCharDevice, 1, 3, 0666);
+  t.add_fifo("run/fifo", 0600);
+  t.add_directory("tmp", 01777);
+  std::vector<CpioListedEntry> l = list_bytes(cpio_bytes(t, kEpoch));
+  REQUIRE(l.size() == 9);  // with the implicit bin, dev, run
+  std::map<std::string, CpioListedEntry> by;
+  for (auto& e : l) by[e.entry.path] = e;
+  CHECK(by["bin/app"].entry.size == 0);  // not the last link: no data
+  CHECK(by["bin/app2"].entry.size == 11);
+  CHECK(by["bin/app2"].sha256 == sha("application"));
+  CHECK(by["bin/app"].entry.ino == by["bin/app2"].entry.ino);
+  CHECK(by["bin/app"].entry.nlink == 2);
+  CHECK(by["bin/app"].entry.mode == 04750);
+  CHECK(by["lib"].entry.type == FsType::kSymlink);
+  CHECK(by["lib"].entry.link_target == "usr/lib");
+  CHECK(by["dev/null"].entry.rdev_major == 1);
+  CHECK(by["dev/null"].entry.rdev_minor == 3);
+  CHECK(by["run/fifo"].entry.type == FsType::kFifo);
+  CHECK(by["tmp"].entry.mode == 01777);
+  for (auto& e : l) {
+    CHECK(e.entry.mtime == kEpoch);
+    CHECK(e.entry.uid == 0);
+    CHECK(e.entry.dev_major == 0);
+  }
+}
+
+TEST_CASE("reader and extractor agree with GNU cpio on a GNU-made archive with hard links") {
+  TempDir tmp;
+  write_text(tmp / "src/d/f", "payload");
+  fs::create_hard_link(tmp / "src/d/f", tmp / "src/g");
+  fs::create_symlink("d/f", tmp / "src/s");
+  sh("cd " + quote(tmp / "src") + " && find . | LC_ALL=C sort | cpio -o -H newc --quiet > ../gnu.cpio");
+  std::vector<CpioListedEntry> l = list_cpio(tmp / "gnu.cpio");
+  std::vector<std::string> names;
+  for (auto& e : l) names.push_back(e.entry.path);
+  CHECK(names == std::vector<std::string>{".", "d", "d/f", "g", "s"});
+  // Newc stores a hard-link group's data once.
+  CHECK(l[2].entry.size + l[3].entry.size == 7);
+  CHECK(l[2].entry.ino == l[3].entry.ino);
+  ExtractStats st = extract_cpio_file(tmp / "gnu.cpio", tmp / "out");
+  CHECK(st.bytes == 7);
+  struct stat a {}, b {};
+  REQUIRE(::stat((tmp / "out/d/f").c_str(), &a) == 0);
+  REQUIRE(::stat((tmp / "out/g").c_str(), &b) == 0);
+  CHECK(a.st_ino == b.st_ino);
+  CHECK(read_text(tmp / "out/g") == "payload");
+  CHECK(fs::read_symlink(tmp / "out/s") == "d/f");
+}
+
+TEST_CASE("our extraction of our archive matches GNU cpio's extraction") {
+  TempDir tmp;
+  FsTree t;
+  make_sample(tmp / "root", t);
+  t.add_hardlink("bin/sh-again", "bin/sh");
+  t.add_directory("ro", 0555);
+  t.add_bytes("ro/inside", "x", 0444);
+  write_cpio_file(t, kEpoch, tmp / "a.cpio");
+  fs::create_directories(tmp / "gnu");
+  sh("cd " + quote(tmp / "gnu") + " && cpio -idm --quiet < ../a.cpio");
+  extract_cpio_file(tmp / "a.cpio", tmp / "ours");
+  // GNU cpio -m restores the mtimes of files only; compare those, and ours everywhere.
+  auto describe = [&](const fs::path& root) {
+    return sh("cd " + quote(root) + " && find . -mindepth 1 -printf '%p %M %n %s %l\\n' | LC_ALL=C sort && " +
+              "find . -type f -printf '%p %T@\\n' | LC_ALL=C sort && find . -type f | LC_ALL=C sort | xargs sha256sum");
+  };
+  CHECK(describe(tmp / "ours") == describe(tmp / "gnu"));
+  CHECK(sh("cd " + quote(tmp / "ours") + " && find . -mindepth 1 -printf '%T@\\n' | sort -u") == "1700000000.0000000000\n");
+}
+
+TEST_CASE("extractor refuses paths escaping the directory and never follows symlinks") {
+  TempDir tmp;
+  fs::path dest = tmp / "dest";
+  fs::create_directories(tmp / "outside");
+  SECTION("dot-dot") {
+    CHECK_THAT(extract_error(newc("../escape", 0100644, "x") + trailer(), dest),
+               Catch::Contains("evil.cpio") && Catch::Contains("byte offset 0") && Catch::Contains("\"..\""));
+  }
+  SECTION("absolute") {
+    CHECK_THAT(extract_error(newc("ok", 0100644, "fine") + newc("/etc/x", 0100644, "x") + trailer(), dest),
+               Catch::Contains("absolute") && Catch::Contains("byte offset 120"));
+    CHECK(read_text(dest / "ok") == "fine");
+  }
+  SECTION("through a symlink from the archive") {
+    std::string target = (tmp / "outside").string();
+    CHECK_THAT(extract_error(newc("link", 0120777, target) + newc("link/file", 0100644, "x") + trailer(), dest),
+               Catch::Contains("symlink or not a directory"));
+  }
+  SECTION("through a symlink planted beforehand, and onto one") {
+    fs::create_directories(dest);
+    fs::create_symlink(tmp / "outside", dest / "planted");
+    fs::create_symlink(tmp / "outside/victim", dest / "victim");
+    CHECK_THAT(extract_error(newc("planted/file", 0100644, "x") + trailer(), dest), Catch::Contains("planted"));
+    CHECK(extract_error(newc("victim", 0100644, "replaced the link, not its target") + trailer(), dest).empty());
+    CHECK(fs::is_regular_file(fs::symlink_status(dest / "victim")));
+  }
+  SECTION("devices: refused, skipped, or created (root only)") {
+    std::string dev = newc("dev/console", 0020600, "", 1, 0, 5, 1) + trailer();
+    CHECK_THAT(extract_error(dev, dest), Catch::Contains("dev/console") && Catch::Contains("device node refused"));
+    ExtractOptions skip;
+    skip.devices = DevicePolicy::kSkip;
+    CHECK(extract_error(dev, dest, skip).empty());
+    CHECK_FALSE(fs::exists(dest / "dev/console"));
+    if (::geteuid() == 0) {
+      ExtractOptions create;
+      create.devices = DevicePolicy::kCreate;
+      CHECK(extract_error(dev, dest, create).empty());
+      struct stat st {};
+      REQUIRE(::lstat((dest / "dev/console").c_str(), &st) == 0);
+      CHECK(S_ISCHR(st.st_mode));
+      CHECK(::major(st.st_rdev) == 5);
+    }
+  }
+  CHECK(list_dir(tmp / "outside").empty());
+}
+
+TEST_CASE("reader errors name the input and the byte offset") {
+  std::string good = newc("a", 0100644, "hello") + trailer();
+  auto err = [](const std::string& bytes) {
+    try {
+      list_bytes(bytes);
+    } catch (const ef::FormatError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(err(good) == "no error");
+  CHECK_THAT(err(good.substr(0, 114)), Catch::Contains("mem.cpio") && Catch::Contains("truncated"));
+  CHECK_THAT(err(good.substr(0, 115)), Catch::Contains("offset 115") && Catch::Contains("file data"));
+  CHECK_THAT(err(good.substr(0, 120)), Catch::Contains("offset 120") && Catch::Contains("header"));
+  CHECK_THAT(err(newc("a", 0100644, "hello")), Catch::Contains("offset 120") && Catch::Contains("header"));
+  std::string bad_hex = good;
+  bad_hex[20] = 'g';
+  CHECK_THAT(err(bad_hex), Catch::Contains("offset 20") && Catch::Contains("non-hex"));
+  CHECK_THAT(err("070707" + good.substr(6)), Catch::Contains("offset 0") && Catch::Contains("magic"));
+  CHECK_THAT(err(good + "junk"), Catch::Contains("after TRAILER"));
+  CHECK(err(good + std::string(512, '\0')) == "no error");
+  CHECK_THAT(err(newc("d", 0040755, "data!") + trailer()), Catch::Contains("directory with data"));
+  CHECK_THAT(err(newc("s", 0140755) + trailer()), Catch::Contains("unsupported file type"));
+  CHECK_THAT(err(newc("l", 0120777) + trailer()), Catch::Contains("symlink target size"));
 }
