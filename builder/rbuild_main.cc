@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
       {"verify", "check an EIF's structure, CRC, signature, PCRs and provenance; optionally rebuild it", cmd_verify},
       {"describe", "print an EIF's measurements and metadata (nitro-cli describe-eif keys)", cmd_describe},
       {"pcr", "print the PCR of a file or of a signing certificate", cmd_pcr},
+      {"diff", "show what differs between two EIFs, down to files in the ramdisks", cmd_diff},
+      {"extract", "unpack an EIF's sections and ramdisk trees into a directory", cmd_extract},
   };
   return ef::cli::dispatch("rbuild", "Hermetic, reproducible AWS Nitro Enclave image (EIF) builder.", kCommands,
                            argc, argv);
