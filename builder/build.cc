@@ -110,7 +110,11 @@ eif::IdentityInfo identity(const Spec& spec) {
   info.image_version = spec.version;
   info.build_metadata = {eif::rfc3339_utc(spec.source_date_epoch), "rbuild", EF_VERSION, "Linux",
                          kernel_release(spec.kernel.resolved)};
-  info.custom_metadata = {{"spec", spec.as_json}};
+  // The spec as built; signing is how the image is vouched for, not what it
+  // holds, so an unsigned rebuild of a signed image has the same metadata.
+  nlohmann::ordered_json recorded = spec.as_json;
+  recorded.erase("signing");
+  info.custom_metadata = {{"spec", recorded}};
   return info;
 }
 
@@ -182,7 +186,15 @@ BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& 
   AtomicFile pcrs_file(r.pcrs, 0644);
   pcrs_file.write(pcrs.dump(2) + "\n");
   AtomicFile prov_file(r.provenance, 0644);
-  prov_file.write(statement.dump(2) + "\n");
+  if (spec.signing) {
+    // Signed images get a signed provenance: a DSSE envelope, same key.
+    auto key = eif::load_signing_key(spec.signing->key.resolved.string());
+    std::string keyid = to_hex(digest(HashAlgo::kSha256,
+                                      eif::load_certificate_der(spec.signing->certificate.resolved.string())));
+    prov_file.write(dsse_envelope(statement.dump(2), key.get(), keyid).dump(2) + "\n");
+  } else {
+    prov_file.write(statement.dump(2) + "\n");
+  }
   pcrs_file.commit();
   prov_file.commit();
   eif_file.commit();

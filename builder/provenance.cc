@@ -49,6 +49,14 @@ std::string dsse_pae(const std::string& payload_type, const std::string& payload
 
 namespace {
 
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 std::string base64_decode(const std::string& in, const std::string& where) {
   std::string out(in.size() / 4 * 3 + 3, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -73,6 +81,45 @@ std::string str(const nlohmann::json& j, const char* key, const std::string& whe
 }
 
 }  // namespace
+
+nlohmann::ordered_json dsse_envelope(const std::string& statement, EVP_PKEY* key, const std::string& keyid) {
+  std::string pae = dsse_pae(kInTotoPayloadType, statement);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::size_t len = 0;
+  std::string sig;
+  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, EVP_sha384(), nullptr, key) == 1 &&
+            EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(pae.data()), pae.size()) == 1;
+  if (ok) {
+    sig.resize(len);
+    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                        reinterpret_cast<const unsigned char*>(pae.data()), pae.size()) == 1;
+    sig.resize(len);
+  }
+  EVP_MD_CTX_free(ctx);
+  if (!ok) throw Error("OpenSSL: cannot sign the provenance envelope");
+  return {{"payloadType", kInTotoPayloadType},
+          {"payload", base64_encode(statement)},
+          {"signatures", {{{"keyid", keyid}, {"sig", base64_encode(sig)}}}}};
+}
+
+void dsse_verify(const std::string& envelope_text, X509* cert, const std::string& file) {
+  nlohmann::json env = nlohmann::json::parse(envelope_text, nullptr, false);
+  if (env.is_discarded() || !env.is_object()) throw Error(file + ": not a JSON DSSE envelope");
+  std::string payload = base64_decode(str(env, "payload", file), file);
+  std::string pae = dsse_pae(str(env, "payloadType", file), payload);
+  const nlohmann::json& sigs = at(env, "signatures", file);
+  if (!sigs.is_array() || sigs.empty()) throw Error(file + ": DSSE envelope has no signatures");
+  EVP_PKEY* pub = X509_get0_pubkey(cert);
+  for (const auto& s : sigs) {
+    std::string sig = base64_decode(str(s, "sig", file + ": signatures[]"), file);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha384(), nullptr, pub) == 1 &&
+              EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                               reinterpret_cast<const unsigned char*>(pae.data()), pae.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) throw Error(file + ": DSSE signature does not verify with the image's signing certificate");
+  }
+}
 
 ProvenanceClaims read_provenance(const std::string& text, const std::string& file) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);

@@ -3,6 +3,9 @@
 // Provenance v1. Deterministic: no clocks, no host names, no absolute paths
 // of the checkout — built twice, it is byte-identical.
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -46,5 +49,13 @@ ProvenanceClaims read_provenance(const std::string& text, const std::string& fil
 
 /// DSSE pre-authentication encoding: "DSSEv1 LEN(type) type LEN(body) body".
 std::string dsse_pae(const std::string& payload_type, const std::string& payload);
+
+/// A DSSE envelope of an in-toto statement, signed (ECDSA, SHA-384, DER
+/// signature) with `key`; keyid = sha256 of the signing certificate's DER.
+nlohmann::ordered_json dsse_envelope(const std::string& statement, EVP_PKEY* key, const std::string& keyid);
+
+/// Verifies every signature of a DSSE envelope file with the certificate's key.
+/// Throws ef::Error saying what failed.
+void dsse_verify(const std::string& envelope_text, X509* cert, const std::string& file);
 
 }  // namespace ef::build

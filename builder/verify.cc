@@ -6,7 +6,9 @@
 #include "base/file.h"
 #include "base/hash.h"
 #include "builder/build.h"
+#include "attest/ossl.h"
 #include "builder/describe.h"
+#include "builder/eif_signature.h"
 #include "builder/provenance.h"
 
 namespace ef::build {
@@ -61,8 +63,40 @@ void check_pcrs(std::vector<Check>& out, const nlohmann::json& claimed, const ei
 }
 
 /// Rebuilds from the provenance's spec and dependencies; compares byte for byte.
+/// For a signed image (whose ECDSA signature is randomised and whose key an
+/// auditor does not hold) the rebuild is unsigned: every other section and
+/// the header's defaults must then be identical.
+std::string compare_unsigned_part(const fs::path& original, const fs::path& rebuilt) {
+  eif::EifImage a = eif::EifImage::open(original), b = eif::EifImage::open(rebuilt);
+  if (a.header().flags != b.header().flags || a.header().default_mem != b.header().default_mem ||
+      a.header().default_cpus != b.header().default_cpus)
+    return "header defaults differ";
+  std::vector<const eif::Section*> sa, sb;
+  for (const auto& s : a.sections()) if (s.type != eif::SectionType::kSignature) sa.push_back(&s);
+  for (const auto& s : b.sections()) if (s.type != eif::SectionType::kSignature) sb.push_back(&s);
+  if (sa.size() != sb.size()) return "section counts differ";
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    if (sa[i]->type != sb[i]->type || sa[i]->size != sb[i]->size || sa[i]->header_offset != sb[i]->header_offset)
+      return "section " + std::to_string(i) + " differs in type, size or offset";
+    std::vector<std::uint8_t> x(1 << 20), y(1 << 20);
+    for (std::uint64_t off = 0; off < sa[i]->size;) {
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(x.size(), sa[i]->size - off));
+      pread_exact(a.fd(), std::span(x.data(), n), sa[i]->data_offset + off, a.name());
+      pread_exact(b.fd(), std::span(y.data(), n), sb[i]->data_offset + off, b.name());
+      if (!std::equal(x.begin(), x.begin() + static_cast<long>(n), y.begin()))
+        return "section " + std::to_string(i) + " (" + std::string(eif::section_type_name(sa[i]->type)) +
+               ") differs near byte offset " + std::to_string(sa[i]->data_offset + off);
+      off += n;
+    }
+  }
+  return "";
+}
+
 Check rebuild_check(const ProvenanceClaims& claims, const fs::path& image, const fs::path& cache_dir) {
-  Spec spec = parse_spec(claims.spec.dump(), claims.spec_path);
+  nlohmann::json spec_json = claims.spec;
+  bool was_signed = spec_json.contains("signing");
+  spec_json.erase("signing");
+  Spec spec = parse_spec(spec_json.dump(), claims.spec_path);
   std::vector<LockedInput> inputs = digest_inputs(spec);
   std::string mismatches;
   for (const LockedInput& in : inputs) {
@@ -73,7 +107,7 @@ Check rebuild_check(const ProvenanceClaims& claims, const fs::path& image, const
       std::string want = dep.contains("digest") ? dep["digest"].value("sha256", "") : "";
       if (want != in.digest.sha256) mismatches += in.name + " (" + in.path + ") is " + in.digest.sha256 + ", provenance says " + want + "; ";
     }
-    if (!found) mismatches += in.name + " is not among the provenance's dependencies; ";
+    if (!found && in.name != "signing.certificate") mismatches += in.name + " is not among the provenance's dependencies; ";
   }
   if (!mismatches.empty()) return {"rebuild", false, "inputs differ from the provenance: " + mismatches};
   Lock lock;
@@ -86,10 +120,32 @@ Check rebuild_check(const ProvenanceClaims& claims, const fs::path& image, const
   opts.cache_dir = cache_dir;
   opts.spec_path_text = claims.spec_path;
   BuildResult r = build_image(spec, lock, opts);
+  if (was_signed) {
+    std::string diff = compare_unsigned_part(image, r.eif);
+    if (diff.empty())
+      return {"rebuild", true, "rebuilt unsigned from the provenance's inputs: every section but the signature identical"};
+    return {"rebuild", false, "rebuilt image differs: " + diff + "; run 'rbuild diff' on the two images to see which files"};
+  }
   std::string diff = first_difference(image, r.eif);
   if (diff.empty()) return {"rebuild", true, "rebuilt from the provenance's inputs: identical, sha256 " + r.eif_sha256};
   return {"rebuild", false, "rebuilt image differs: " + diff + " (rebuilt sha256 " + r.eif_sha256 +
                                 "); run 'rbuild diff' on the two images to see which files"};
+}
+
+/// A DSSE provenance must be signed by the key that signed the image.
+Check envelope_check(const eif::EifImage& image, const eif::Description& d, const fs::path& prov_path) {
+  if (!d.is_signed || !d.signature_ok)
+    return {"provenance.signature", false, "a signed provenance needs a validly signed image to take the key from"};
+  try {
+    const eif::Section* sig = image.find_first(eif::SectionType::kSignature);
+    eif::SignatureCheck sc = eif::check_signature_section(image.read_section(*sig, 1u << 20), d.measurements.pcr0,
+                                                          image.name(), sig->data_offset);
+    ossl::X509Ptr cert = ossl::cert_from_der(sc.certificate_der);
+    dsse_verify(read_text_file(prov_path), cert.get(), prov_path.string());
+  } catch (const Error& e) {
+    return {"provenance.signature", false, e.what()};
+  }
+  return {"provenance.signature", true, "DSSE envelope signed by the image's signing certificate"};
 }
 
 }  // namespace
@@ -120,6 +176,7 @@ std::vector<Check> verify_image(const VerifyOptions& o) {
     out.push_back({"provenance", false, e.what()});
     return out;
   }
+  if (claims.signed_envelope) out.push_back(envelope_check(*image, d, prov_path));
   std::string sha = to_hex(digest_file(HashAlgo::kSha256, o.image));
   bool subject_ok = claims.subject_sha256 == sha;
   out.push_back({"provenance.subject", subject_ok,
