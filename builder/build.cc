@@ -1,5 +1,7 @@
 #include "builder/build.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include "base/atomic_file.h"
@@ -163,6 +165,51 @@ eif::Measurements write_eif(const Spec& spec, const Lock& lock, const rootfs::Co
   return m;
 }
 
+/// The stamp: what the outputs were built from, and their stat signatures.
+fs::path stamp_path(const BuildResult& r, const std::string& name) {
+  return r.eif.parent_path() / ("." + name + ".rbuild-stamp");
+}
+
+nlohmann::json output_signature(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return nullptr;
+  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+}
+
+std::string build_key(const Spec& spec, const Lock& lock, const BuildOptions& o) {
+  Hasher h(HashAlgo::kSha256);
+  for (const std::string& part : {lock_to_json(lock).dump(), spec.as_json.dump(), o.spec_path_text, o.lock_sha256})
+    h.update(part), h.update(std::string_view("\0", 1));
+  return to_hex(h.finish());
+}
+
+/// True when the stamp says these outputs were built from exactly these
+/// inputs and none of them has been touched since.
+bool up_to_date(const BuildResult& r, const std::string& name, const std::string& key) {
+  std::error_code ec;
+  fs::path stamp = stamp_path(r, name);
+  if (!fs::exists(stamp, ec)) return false;
+  nlohmann::json j = nlohmann::json::parse(read_text_file(stamp), nullptr, false);
+  if (j.is_discarded() || j.value("key", "") != key) return false;
+  for (const fs::path& p : {r.eif, r.pcrs, r.provenance})
+    if (!j.contains(p.filename().string()) || j[p.filename().string()] != output_signature(p)) return false;
+  return true;
+}
+
+void write_stamp(const BuildResult& r, const std::string& name, const std::string& key) {
+  nlohmann::json j{{"key", key}, {"eifSha256", r.eif_sha256}};
+  for (const fs::path& p : {r.eif, r.pcrs, r.provenance}) j[p.filename().string()] = output_signature(p);
+  write_file_atomic(stamp_path(r, name), j.dump() + "\n");
+}
+
+eif::Measurements measurements_from(const fs::path& pcrs_json) {
+  nlohmann::json j = nlohmann::json::parse(read_text_file(pcrs_json));
+  eif::Measurements m{from_hex(j.at("PCR0").get<std::string>()), from_hex(j.at("PCR1").get<std::string>()),
+                      from_hex(j.at("PCR2").get<std::string>()), std::nullopt};
+  if (j.contains("PCR8")) m.pcr8 = from_hex(j.at("PCR8").get<std::string>());
+  return m;
+}
+
 }  // namespace
 
 BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& options) {
@@ -172,6 +219,14 @@ BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& 
   r.eif = options.out_dir / (spec.name + ".eif");
   r.pcrs = options.out_dir / (spec.name + ".pcrs.json");
   r.provenance = options.out_dir / (spec.name + ".provenance.json");
+  std::string stamp_key = build_key(spec, lock, options);
+  if (options.use_stamp && up_to_date(r, spec.name, stamp_key)) {
+    nlohmann::json stamp = nlohmann::json::parse(read_text_file(stamp_path(r, spec.name)));
+    r.eif_sha256 = stamp.at("eifSha256").get<std::string>();
+    r.measurements = measurements_from(r.pcrs);
+    r.up_to_date = true;
+    return r;
+  }
 
   AtomicFile eif_file(r.eif, 0644);
   r.measurements = write_eif(spec, lock, cache, eif_file);
@@ -198,6 +253,7 @@ BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& 
   pcrs_file.commit();
   prov_file.commit();
   eif_file.commit();
+  if (options.use_stamp) write_stamp(r, spec.name, stamp_key);
   return r;
 }
 

@@ -17,6 +17,9 @@ struct BuildOptions {
   std::filesystem::path cache_dir;  // unpacked layers, by content
   std::string spec_path_text;       // the spec path as given (recorded in provenance)
   std::string lock_sha256;          // of the lockfile's bytes
+  /// Skip the build when OUTDIR/.NAME.rbuild-stamp shows the outputs were
+  /// made from exactly these inputs and are untouched (a no-op rebuild).
+  bool use_stamp = false;
   /// Progress callback (phase, done, total bytes); may be empty.
   std::function<void(const std::string&, std::uint64_t, std::uint64_t)> progress;
 };

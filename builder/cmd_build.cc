@@ -46,8 +46,9 @@ int cmd_build(Args args) {
   CLI::App app("Build an EIF from a locked spec: OUTDIR/NAME.eif, NAME.pcrs.json, NAME.provenance.json.",
                "rbuild build");
   std::string spec_path, lock_arg, out_dir = "out", cache;
-  bool json = false;
+  bool json = false, rehash = false;
   app.add_option("SPEC", spec_path, "the spec (specs/NAME.yaml)")->required();
+  app.add_flag("--rehash", rehash, "re-read every input instead of trusting remembered digests of unchanged files");
   app.add_option("--lock", lock_arg, "the lockfile (default: lockfiles/NAME.lock.json beside specs/)");
   app.add_option("-o,--output", out_dir, "output directory (default: out)");
   app.add_option("--cache", cache, "cache of unpacked layers (default: ~/.cache/rbuild)");
@@ -60,7 +61,10 @@ int cmd_build(Args args) {
     throw Error(lock_path.string() + " does not exist: run 'rbuild lock " + spec_path + "' first");
   Lock locked = load_lock(lock_path);
   phase("checking inputs against " + lock_path.string());
-  Lock current = compute_lock(spec);
+  fs::path cache_dir = cache.empty() ? default_cache_dir() : fs::path(cache);
+  DigestCache digests(cache_dir / "digests.json");
+  Lock current = compute_lock(spec, rehash ? nullptr : &digests);
+  digests.save();
   auto mismatches = lock_mismatches(locked, current);
   if (!mismatches.empty()) {
     std::fprintf(stderr, "rbuild build: %zu input(s) differ from %s:\n", mismatches.size(), lock_path.c_str());
@@ -71,7 +75,8 @@ int cmd_build(Args args) {
   }
   BuildOptions options;
   options.out_dir = out_dir;
-  options.cache_dir = cache.empty() ? default_cache_dir() : fs::path(cache);
+  options.cache_dir = cache_dir;
+  options.use_stamp = !rehash;
   options.spec_path_text = spec_path;
   options.lock_sha256 = to_hex(digest_file(HashAlgo::kSha256, lock_path));
   phase("building " + spec.name);
@@ -85,8 +90,8 @@ int cmd_build(Args args) {
   if (json) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("built %s\n  eif:        %s\n  sha256:     %s\n  pcrs:       %s\n  provenance: %s\n",
-                spec.name.c_str(), r.eif.c_str(), r.eif_sha256.c_str(), r.pcrs.c_str(), r.provenance.c_str());
+    std::printf("%s %s\n  eif:        %s\n  sha256:     %s\n  pcrs:       %s\n  provenance: %s\n",
+                r.up_to_date ? "up to date:" : "built", spec.name.c_str(), r.eif.c_str(), r.eif_sha256.c_str(), r.pcrs.c_str(), r.provenance.c_str());
     std::printf("  PCR0: %s\n  PCR1: %s\n  PCR2: %s\n", to_hex(r.measurements.pcr0).c_str(),
                 to_hex(r.measurements.pcr1).c_str(), to_hex(r.measurements.pcr2).c_str());
     if (r.measurements.pcr8) std::printf("  PCR8: %s\n", to_hex(*r.measurements.pcr8).c_str());

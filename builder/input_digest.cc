@@ -18,9 +18,14 @@ std::uint32_t normalized_mode(bool is_directory, std::uint32_t mode) {
   return (mode & 0111) ? 0755 : 0644;
 }
 
-Digest digest_regular_file(const fs::path& path) {
+Digest digest_regular_file(const fs::path& path, DigestCache* cache) {
+  struct stat st {};
+  if (cache && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (auto known = cache->lookup(path, st)) return Digest{*known, static_cast<std::uint64_t>(st.st_size)};
+  }
   Digest d;
   d.sha256 = to_hex(digest_file(HashAlgo::kSha256, path, &d.size));
+  if (cache && d.size == static_cast<std::uint64_t>(st.st_size)) cache->remember(path, st, d.sha256);
   return d;
 }
 
@@ -44,7 +49,7 @@ void collect(const fs::path& dir, const std::string& prefix, std::vector<std::st
 
 }  // namespace
 
-Digest digest_directory(const fs::path& root) {
+Digest digest_directory(const fs::path& root, DigestCache* cache) {
   std::vector<std::string> paths;
   collect(root, "", paths);
   std::sort(paths.begin(), paths.end());
@@ -65,7 +70,7 @@ Digest digest_directory(const fs::path& root) {
                first_link.count({st.st_dev, st.st_ino})) {
       line = "h " + rel + " " + first_link[{st.st_dev, st.st_ino}];
     } else if (S_ISREG(st.st_mode)) {
-      Digest f = digest_regular_file(p);
+      Digest f = digest_regular_file(p, cache);
       total.size += f.size;
       line = "f " + mode + " " + std::to_string(f.size) + " " + f.sha256 + " " + rel;
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
@@ -84,12 +89,12 @@ Digest digest_directory(const fs::path& root) {
   return total;
 }
 
-Digest digest_path(const fs::path& path) {
+Digest digest_path(const fs::path& path, DigestCache* cache) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw_errno("stat", path.string());
-  if (S_ISDIR(st.st_mode)) return digest_directory(path);
+  if (S_ISDIR(st.st_mode)) return digest_directory(path, cache);
   if (!S_ISREG(st.st_mode)) throw Error(path.string() + ": not a regular file or directory");
-  return digest_regular_file(path);
+  return digest_regular_file(path, cache);
 }
 
 }  // namespace ef::build

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "builder/digest_cache.h"
+
 namespace ef::build {
 
 struct Digest {
@@ -21,16 +23,16 @@ struct Digest {
 std::uint32_t normalized_mode(bool is_directory, std::uint32_t mode);
 
 /// sha256 of a regular file's bytes (streamed).
-Digest digest_regular_file(const std::filesystem::path& path);
+Digest digest_regular_file(const std::filesystem::path& path, DigestCache* cache = nullptr);
 
 /// sha256 of the canonical listing of a directory tree: one line per entry,
 /// sorted bytewise by relative path:
 ///   "d MODE PATH" | "f MODE SIZE SHA256 PATH" | "l TARGET PATH" |
 ///   "h PATH FIRST-PATH" (hard link) | "c|b MODE MAJOR MINOR PATH" | "p MODE PATH"
 /// MODE is normalized_mode() in octal. Sockets are refused.
-Digest digest_directory(const std::filesystem::path& root);
+Digest digest_directory(const std::filesystem::path& root, DigestCache* cache = nullptr);
 
 /// A file or a directory, as its type says.
-Digest digest_path(const std::filesystem::path& path);
+Digest digest_path(const std::filesystem::path& path, DigestCache* cache = nullptr);
 
 }  // namespace ef::build

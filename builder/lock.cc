@@ -31,22 +31,22 @@ std::vector<LockedInput> enumerate_inputs(const Spec& spec) {
   return out;
 }
 
-std::vector<LockedInput> digest_inputs(const Spec& spec) {
+std::vector<LockedInput> digest_inputs(const Spec& spec, DigestCache* cache) {
   std::vector<LockedInput> inputs = enumerate_inputs(spec);
   for (LockedInput& in : inputs) {
     in.digest = with_context(in.name, [&] {
-      return in.kind == "directory" ? digest_directory(in.resolved) : digest_regular_file(in.resolved);
+      return in.kind == "directory" ? digest_directory(in.resolved, cache) : digest_regular_file(in.resolved, cache);
     });
   }
   return inputs;
 }
 
-Lock compute_lock(const Spec& spec) {
+Lock compute_lock(const Spec& spec, DigestCache* cache) {
   Lock lock;
   lock.rbuild_version = EF_VERSION;
   lock.spec_name = spec.name;
   lock.spec_sha256 = to_hex(digest_file(HashAlgo::kSha256, spec.file));
-  lock.inputs = digest_inputs(spec);
+  lock.inputs = digest_inputs(spec, cache);
   return lock;
 }
 

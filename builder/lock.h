@@ -34,10 +34,10 @@ struct Lock {
 std::vector<LockedInput> enumerate_inputs(const Spec& spec);
 
 /// Every input of `spec` with its digest computed now.
-std::vector<LockedInput> digest_inputs(const Spec& spec);
+std::vector<LockedInput> digest_inputs(const Spec& spec, DigestCache* cache = nullptr);
 
 /// Digests every input now, plus the spec file itself (the work `rbuild lock` does).
-Lock compute_lock(const Spec& spec);
+Lock compute_lock(const Spec& spec, DigestCache* cache = nullptr);
 
 nlohmann::ordered_json lock_to_json(const Lock& lock);
 /// Parses a lockfile; errors name the file and the JSON field.

@@ -73,3 +73,14 @@ pass "cached rebuild identical"
 # The ramdisk has what the spec asked for, as GNU cpio lists it.
 ( cd "$TMP/one" && "$RBUILD" verify out/repro.eif --rebuild --cache "$TMP/cache1" >/dev/null ) || fail "verify --rebuild"
 pass "verify --rebuild"
+
+# No-op rebuild: nothing changed → nothing rebuilt; any change → rebuilt or refused.
+cd "$TMP/one"
+"$RBUILD" build specs/repro.yaml -o out --cache "$TMP/cache1" | grep -q '^up to date: repro' || fail "no-op rebuild rebuilt"
+touch out/repro.eif
+"$RBUILD" build specs/repro.yaml -o out --cache "$TMP/cache1" | grep -q '^built repro' || fail "touched output not rebuilt"
+cmp out/repro.eif out2/repro.eif || fail "rebuild after touch differs"
+# An input edited in place with its mtime restored is still caught (ctime).
+f=specs/inputs/root/a.txt; m=$(stat -c %y "$f"); echo tampered >> "$f"; touch -d "$m" "$f"
+expect_fail 'rootfs\[0\]: inputs/root has sha256' "$RBUILD" build specs/repro.yaml -o out --cache "$TMP/cache1"
+pass "no-op rebuild skipped; touched output rebuilt; in-place edit with restored mtime refused"
