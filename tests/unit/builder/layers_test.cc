@@ -406,3 +406,26 @@ TEST_CASE("hostile image archives are refused") {
     CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("unsupported digest"));
   }
 }
+
+TEST_CASE("images built by GNU tar and sha256sum (the fuzz seeds) apply as expected") {
+  TempDir tmp;
+  fs::path corpus = fs::path(EF_SOURCE_DIR) / "tests/fuzz/corpus/builder_tar";
+  ContentCache cache(tmp / "cache");
+  LayerOptions allow;
+  allow.allow_devices = true;  // the layer holds a fifo
+  OciOptions oci;
+  oci.layer = allow;
+  FsTree docker;
+  CHECK(apply_oci_layer(docker, corpus / "docker-save.tar", "", cache, oci).format == "docker-save");
+  // Layer 2 is opaque at the root and whites out etc/motd: nothing of layer 1 is left.
+  CHECK(tree_paths(docker) == std::vector<std::string>{"etc"});
+  FsTree image;
+  CHECK(apply_oci_layer(image, corpus / "oci-layout.tar", "", cache, oci).format == "oci-layout");
+  CHECK(tree_paths(image) ==
+        std::vector<std::string>{"bin", "bin/ash", "bin/motd", "bin/sh", "etc", "etc/motd", "fifo"});
+  CHECK(image.find("bin/ash")->file == image.find("bin/sh")->file);
+  CHECK(content_of(image, "etc/motd") == "hi\n");
+  FsTree plain;
+  CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "plain-layer.tar", "", cache), Catch::Contains("fifo"));
+  CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "truncated.tar", "", cache), Catch::Contains("truncated.tar"));
+}
