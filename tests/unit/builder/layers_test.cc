@@ -429,3 +429,30 @@ TEST_CASE("images built by GNU tar and sha256sum (the fuzz seeds) apply as expec
   CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "plain-layer.tar", "", cache), Catch::Contains("fifo"));
   CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "truncated.tar", "", cache), Catch::Contains("truncated.tar"));
 }
+
+TEST_CASE("non-ASCII (UTF-8) names survive tar layers in every tar format, whatever the locale") {
+  TempDir tmp;
+  const std::string name = "F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.crt";  // as in Debian's ca-certificates
+  write_text(tmp / "src" / name, "cert");
+  ContentCache cache(tmp / "cache");
+  for (const char* fmt : {"gnu", "ustar", "pax"}) {
+    INFO(fmt);
+    fs::path tar = tmp / (std::string(fmt) + ".tar");
+    sh("tar --format=" + std::string(fmt) + " -C " + quote(tmp / "src") + " -cf " + quote(tar) + " .");
+    FsTree t;
+    apply_tar_layer(t, tar, "", cache);
+    CHECK(tree_paths(t) == std::vector<std::string>{name});
+    // ...and through the cache manifest (JSON) back again.
+    FsTree again;
+    apply_tar_layer(again, tar, "", cache);
+    CHECK(tree_paths(again) == std::vector<std::string>{name});
+  }
+  std::string latin1 = "caf\xe9";  // not UTF-8: stored hex-encoded in the manifest
+  write_text(tmp / "src2" / latin1, "x");
+  sh("tar --format=gnu -C " + quote(tmp / "src2") + " -cf " + quote(tmp / "l1.tar") + " .");
+  FsTree t1, t2;
+  apply_tar_layer(t1, tmp / "l1.tar", "", cache);
+  apply_tar_layer(t2, tmp / "l1.tar", "", cache);
+  CHECK(tree_paths(t1) == std::vector<std::string>{latin1});
+  CHECK(tree_paths(t2) == std::vector<std::string>{latin1});
+}
