@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "base/error.h"
 #include "base/fd.h"
 #include "base/file.h"
@@ -202,6 +203,18 @@ CpioStats write_cpio(const FsTree& tree, std::uint64_t mtime, const ByteSink& si
   w.close();
   stats.bytes = w.bytes();
   return stats;
+}
+
+CpioStats write_cpio_file(const FsTree& tree, std::uint64_t mtime, const std::filesystem::path& out,
+                          const ByteSink& also) {
+  AtomicFile file(out, 0644);
+  ByteSink to_file = fd_sink(file.fd(), out.string());
+  CpioStats st = write_cpio(tree, mtime, [&](std::span<const std::uint8_t> chunk) {
+    to_file(chunk);
+    if (also) also(chunk);
+  });
+  file.commit();
+  return st;
 }
 
 }  // namespace ef::rootfs

@@ -3,6 +3,7 @@
 // libarchive and streamed to a caller-supplied sink in chunks.
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
 #include <string>
@@ -43,5 +44,10 @@ struct CpioStats {
 /// file whose size changed since it was added is an error. Files of 4 GiB or
 /// more cannot be represented in newc and are an error.
 CpioStats write_cpio(const FsTree& tree, std::uint64_t mtime, const ByteSink& sink);
+
+/// write_cpio into the file `out`, atomically (temp, fsync, rename; mode
+/// 0644); every chunk is also passed to `also` when given (e.g. a PCR hasher).
+CpioStats write_cpio_file(const FsTree& tree, std::uint64_t mtime, const std::filesystem::path& out,
+                          const ByteSink& also = {});
 
 }  // namespace ef::rootfs

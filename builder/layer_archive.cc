@@ -4,6 +4,16 @@
 
 namespace ef::rootfs {
 
+Utf8LocaleScope::Utf8LocaleScope() : utf8_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", nullptr)) {
+  if (utf8_ != nullptr) previous_ = ::uselocale(utf8_);
+}
+
+Utf8LocaleScope::~Utf8LocaleScope() {
+  if (utf8_ == nullptr) return;
+  ::uselocale(previous_);
+  ::freelocale(utf8_);
+}
+
 TarReader::TarReader() : a_(archive_read_new()) {
   if (a_ == nullptr) throw Error("libarchive: out of memory");
   archive_read_support_filter_all(a_);

@@ -3,6 +3,7 @@
 // formats only (ustar, pax, GNU), behind any compression libarchive reads.
 
 #include <archive.h>
+#include <locale.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +12,23 @@
 
 namespace ef::rootfs {
 
+/// While alive, the calling thread uses the C.UTF-8 locale (uselocale), so
+/// libarchive decodes pax's UTF-8 names instead of failing to convert them to
+/// the C locale's ASCII. ustar/GNU names stay raw bytes either way. The
+/// process locale is untouched. Must be destroyed on the thread that made it.
+class Utf8LocaleScope {
+ public:
+  Utf8LocaleScope();
+  ~Utf8LocaleScope();
+  Utf8LocaleScope(const Utf8LocaleScope&) = delete;
+  Utf8LocaleScope& operator=(const Utf8LocaleScope&) = delete;
+
+ private:
+  locale_t utf8_ = nullptr;
+  locale_t previous_ = nullptr;
+};
+
+/// Used on one thread only (see Utf8LocaleScope).
 class TarReader {
  public:
   /// A reader not yet opened; open_file() or archive_read_open*() on get().
@@ -28,6 +46,7 @@ class TarReader {
   std::uint64_t position() const;
 
  private:
+  Utf8LocaleScope locale_;
   archive* a_;
 };
 

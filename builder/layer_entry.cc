@@ -27,7 +27,7 @@ bool apply_whiteout(FsTree& tree, const LayerEntry& e, std::string_view prefix) 
   std::string dir = join_path(prefix, dirname_of(e.path));
   if (base == kOpaqueMarker) {
     const FsNode* node = tree.find(dir);
-    if (node != nullptr && node->type == FsType::kDirectory) tree.clear_directory(dir);
+    if (dir.empty() || (node != nullptr && node->type == FsType::kDirectory)) tree.clear_directory(dir);
     return true;
   }
   std::string_view hidden = base.substr(kWhiteoutPrefix.size());

@@ -177,6 +177,21 @@ TEST_CASE("cpio streams host files and refuses one that changed size") {
   CHECK_THROWS_WITH(cpio_bytes(t, kEpoch), Catch::Contains("changed size") && Catch::Contains("big"));
 }
 
+TEST_CASE("write_cpio_file writes atomically and feeds the extra sink the same bytes") {
+  TempDir tmp;
+  FsTree t;
+  t.add_bytes("cmd", "/bin/app\n");
+  ef::Hasher h(ef::HashAlgo::kSha384);
+  CpioStats st = write_cpio_file(t, kEpoch, tmp / "r.cpio", [&](std::span<const std::uint8_t> d) { h.update(d); });
+  CHECK(st.bytes == fs::file_size(tmp / "r.cpio"));
+  CHECK(ef::to_hex(h.finish()) == ef::to_hex(ef::digest_file(ef::HashAlgo::kSha384, tmp / "r.cpio")));
+  CHECK(list_dir(tmp.path()) == std::vector<std::string>{"r.cpio"});
+  FsTree bad;
+  bad.add_file("missing", FsContent::host_range(tmp / "nope", 0, 5));
+  CHECK_THROWS_WITH(write_cpio_file(bad, kEpoch, tmp / "bad.cpio"), Catch::Contains("nope"));
+  CHECK(list_dir(tmp.path()) == std::vector<std::string>{"r.cpio"});
+}
+
 TEST_CASE("a failing sink aborts writing with its own error") {
   FsTree t;
   t.add_bytes("f", std::string(200000, 'x'));

@@ -72,13 +72,6 @@ inline std::string cpio_bytes(const ef::rootfs::FsTree& tree, std::uint64_t mtim
   return out;
 }
 
-inline void write_cpio_file(const ef::rootfs::FsTree& tree, std::uint64_t mtime, const fs::path& out) {
-  std::ofstream f(out, std::ios::binary);
-  ef::rootfs::write_cpio(tree, mtime, [&](std::span<const std::uint8_t> d) {
-    f.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
-  });
-}
-
 inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
 }  // namespace fstree_test

@@ -406,3 +406,53 @@ TEST_CASE("hostile image archives are refused") {
     CHECK_THROWS_WITH(apply_oci_layer(t, image, "", cache), Catch::Contains("unsupported digest"));
   }
 }
+
+TEST_CASE("images built by GNU tar and sha256sum (the fuzz seeds) apply as expected") {
+  TempDir tmp;
+  fs::path corpus = fs::path(EF_SOURCE_DIR) / "tests/fuzz/corpus/builder_tar";
+  ContentCache cache(tmp / "cache");
+  LayerOptions allow;
+  allow.allow_devices = true;  // the layer holds a fifo
+  OciOptions oci;
+  oci.layer = allow;
+  FsTree docker;
+  CHECK(apply_oci_layer(docker, corpus / "docker-save.tar", "", cache, oci).format == "docker-save");
+  // Layer 2 is opaque at the root and whites out etc/motd: nothing of layer 1 is left.
+  CHECK(tree_paths(docker) == std::vector<std::string>{"etc"});
+  FsTree image;
+  CHECK(apply_oci_layer(image, corpus / "oci-layout.tar", "", cache, oci).format == "oci-layout");
+  CHECK(tree_paths(image) ==
+        std::vector<std::string>{"bin", "bin/ash", "bin/motd", "bin/sh", "etc", "etc/motd", "fifo"});
+  CHECK(image.find("bin/ash")->file == image.find("bin/sh")->file);
+  CHECK(content_of(image, "etc/motd") == "hi\n");
+  FsTree plain;
+  CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "plain-layer.tar", "", cache), Catch::Contains("fifo"));
+  CHECK_THROWS_WITH(apply_tar_layer(plain, corpus / "truncated.tar", "", cache), Catch::Contains("truncated.tar"));
+}
+
+TEST_CASE("non-ASCII (UTF-8) names survive tar layers in every tar format, whatever the locale") {
+  TempDir tmp;
+  const std::string name = "F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.crt";  // as in Debian's ca-certificates
+  write_text(tmp / "src" / name, "cert");
+  ContentCache cache(tmp / "cache");
+  for (const char* fmt : {"gnu", "ustar", "pax"}) {
+    INFO(fmt);
+    fs::path tar = tmp / (std::string(fmt) + ".tar");
+    sh("tar --format=" + std::string(fmt) + " -C " + quote(tmp / "src") + " -cf " + quote(tar) + " .");
+    FsTree t;
+    apply_tar_layer(t, tar, "", cache);
+    CHECK(tree_paths(t) == std::vector<std::string>{name});
+    // ...and through the cache manifest (JSON) back again.
+    FsTree again;
+    apply_tar_layer(again, tar, "", cache);
+    CHECK(tree_paths(again) == std::vector<std::string>{name});
+  }
+  std::string latin1 = "caf\xe9";  // not UTF-8: stored hex-encoded in the manifest
+  write_text(tmp / "src2" / latin1, "x");
+  sh("tar --format=gnu -C " + quote(tmp / "src2") + " -cf " + quote(tmp / "l1.tar") + " .");
+  FsTree t1, t2;
+  apply_tar_layer(t1, tmp / "l1.tar", "", cache);
+  apply_tar_layer(t2, tmp / "l1.tar", "", cache);
+  CHECK(tree_paths(t1) == std::vector<std::string>{latin1});
+  CHECK(tree_paths(t2) == std::vector<std::string>{latin1});
+}
