@@ -273,6 +273,10 @@ InitConfig parse_config(std::string_view text, const std::string& file) {
       if (cfg.find(name)) node.fail("service defined twice");
       cfg.services.push_back(service_of(name, node));
     }
+    // A service's line is where its name stands, not where its body starts.
+    std::size_t i = 0;
+    for (const auto& kv : services->raw())
+      if (i < cfg.services.size()) cfg.services[i++].line = kv.first.Mark().line + 1;
     check_references(cfg, *services);
   }
   return cfg;

@@ -200,7 +200,7 @@ bool Supervisor::try_start(Service& s) {
     bool ok = d.state == State::kRunning || (d.state == State::kExited && d.exit_code == 0);
     bool dead = d.state == State::kFailed || (d.state == State::kExited && d.exit_code != 0) || !d.want_up;
     if (dead) {
-      fail(s, "required service '" + dep + "' is " + std::string(to_string(d.state)));
+      fail(s, "not started: required service '" + dep + "' is " + std::string(to_string(d.state)));
       return true;
     }
     if (!ok) {
