@@ -263,11 +263,12 @@ InitConfig parse_config(std::string_view text, const std::string& file) {
   InitConfig cfg;
   cfg.file = file;
   if (root.is_null()) return cfg;
-  root.expect_keys({"hostname", "heartbeat", "control", "log_dir", "services"});
+  root.expect_keys({"hostname", "heartbeat", "control", "log_dir", "modules", "services"});
   cfg.hostname = root.string_or("hostname", "");
   if (auto v = root.optional("heartbeat")) cfg.heartbeat = heartbeat_of(*v);
   if (auto v = root.optional("control")) cfg.control = control_of(*v);
   cfg.log_dir = root.string_or("log_dir", cfg.log_dir);
+  if (auto v = root.optional("modules")) cfg.modules = v->as_string_list();
   if (auto services = root.optional("services")) {
     for (auto& [name, node] : services->entries()) {
       if (cfg.find(name)) node.fail("service defined twice");

@@ -97,6 +97,8 @@ struct InitConfig {
   HeartbeatSpec heartbeat;
   ControlSpec control;
   std::string log_dir = "/run/init/log";
+  /// Kernel modules (.ko paths) loaded at boot in VM mode, before the control API starts.
+  std::vector<std::string> modules;
   std::vector<ServiceSpec> services;  // in document order
 
   const ServiceSpec* find(std::string_view name) const;

@@ -256,7 +256,17 @@ int InitApp::run() {
   if (opts_.vsock_port) config_.control.vsock_port = *opts_.vsock_port;
   bool heartbeat = vm() && config_.heartbeat.enabled && !flags.local;
   if (flags.heartbeat) heartbeat = vm() && *flags.heartbeat;
-  if (vm()) bring_up_network(linux_boot_ops(), config_.hostname);
+  if (vm()) {
+    bring_up_network(linux_boot_ops(), config_.hostname);
+    for (const std::string& m : config_.modules) {
+      try {
+        linux_boot_ops().load_module(m);
+        log::info("loaded module " + m);
+      } catch (const Error& e) {
+        log::error(std::string("module: ") + e.what());
+      }
+    }
+  }
 
   log::info(std::string("starting: mode=") + (vm() ? "vm" : "namespace") + " config=" + config_.file +
             " services=" + std::to_string(config_.services.size()) + " heartbeat=" + (heartbeat ? "on" : "off") +

@@ -92,8 +92,37 @@ std::string done(const std::string& what, const std::string& name) { return name
 
 }  // namespace
 
+/// Lets the connection options come before the command too (`initctl --vsock 16 list`):
+/// they are moved behind it, where each command parses them.
+std::vector<char*> hoist_global_options(int argc, char** argv) {
+  std::vector<char*> leading, rest;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string_view a = argv[i];
+    bool takes_value = a == "--socket" || a == "--vsock" || a == "--timeout";
+    if (a == "--json" || (takes_value && i + 1 < argc)) {
+      leading.push_back(argv[i]);
+      if (takes_value) leading.push_back(argv[++i]);
+    } else if (a.starts_with("--socket=") || a.starts_with("--vsock=") || a.starts_with("--timeout=")) {
+      leading.push_back(argv[i]);
+    } else {
+      break;
+    }
+  }
+  std::vector<char*> out = {argv[0]};
+  if (i < argc) out.push_back(argv[i++]);
+  for (; i < argc; ++i) rest.push_back(argv[i]);
+  out.insert(out.end(), rest.begin(), rest.end());
+  out.insert(out.end(), leading.begin(), leading.end());
+  out.push_back(nullptr);
+  return out;
+}
+
 int main(int argc, char** argv) {
   using ef::cli::Command;
+  std::vector<char*> args = hoist_global_options(argc, argv);
+  argc = static_cast<int>(args.size()) - 1;
+  argv = args.data();
   auto named = [](const char* cmd, const char* past) {
     return [cmd, past](std::vector<std::string> a) {
       return simple(cmd, true, std::move(a), [past](const nlohmann::json&, const std::string& n) { return done(past, n); });
