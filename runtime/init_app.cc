@@ -19,6 +19,7 @@
 #include "runtime/control_server.h"
 #include "runtime/event_loop.h"
 #include "runtime/heartbeat.h"
+#include "runtime/nsm_entropy.h"
 #include "runtime/supervisor.h"
 
 namespace ef::init {
@@ -247,6 +248,13 @@ int InitApp::run() {
     layout = early_boot(linux_boot_ops(), cmdline);
     flags = parse_cmdline(cmdline);
     enter_root(linux_boot_ops(), layout);
+    if (linux_boot_ops().exists("/dev/nsm")) {
+      try {
+        log::info("seeded " + std::to_string(seed_entropy_from_nsm()) + " bytes of entropy from the NSM");
+      } catch (const Error& e) {
+        log::warn(std::string("entropy: ") + e.what());
+      }
+    }
     reboot(RB_DISABLE_CAD);  // ctrl-alt-del arrives as SIGINT: an orderly reboot
   } else if (getpid() != 1) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);

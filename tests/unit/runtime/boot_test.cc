@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "runtime/boot.h"
+#include "runtime/nsm_entropy.h"
 
 using namespace ef::init;
 
@@ -122,4 +123,28 @@ TEST_CASE("kernel command line flags and nitro-cli line files") {
   CHECK(split_lines("a\nb\n") == std::vector<std::string>{"a", "b"});
   CHECK(split_lines("a\n\nb") == std::vector<std::string>{"a", "", "b"});
   CHECK(split_lines("").empty());
+}
+
+TEST_CASE("NSM GetRandom: request encoding and response parsing") {
+  // RFC 8949: text string of length 9 is head 0x69.
+  auto req = ef::init::nsm_get_random_request();
+  CHECK(req == std::vector<std::uint8_t>{0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm'});
+  // {"GetRandom": {"random": h'0102...'}} built by hand: map(1) text(9) map(1) text(6) bytes(4).
+  std::vector<std::uint8_t> resp = {0xA1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm', 0xA1,
+                                    0x66, 'r',  'a', 'n', 'd', 'o', 'm', 0x44, 1,   2,   3,   4};
+  auto random = ef::init::parse_get_random_response(resp);
+  REQUIRE(random);
+  CHECK(*random == std::vector<std::uint8_t>{1, 2, 3, 4});
+  // 256 bytes use a two-byte length head (0x59 0x01 0x00).
+  std::vector<std::uint8_t> big(resp.begin(), resp.begin() + 19);
+  big.insert(big.end(), {0x59, 0x01, 0x00});
+  big.insert(big.end(), 256, 0xAB);
+  CHECK(ef::init::parse_get_random_response(big)->size() == 256);
+  resp.pop_back();  // truncated
+  CHECK_FALSE(ef::init::parse_get_random_response(resp));
+  // An error response: {"Error": "InvalidOperation"}.
+  std::vector<std::uint8_t> err = {0xA1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x70};
+  for (char c : std::string("InvalidOperation")) err.push_back(static_cast<std::uint8_t>(c));
+  CHECK_FALSE(ef::init::parse_get_random_response(err));
+  CHECK_FALSE(ef::init::parse_get_random_response({}));
 }
