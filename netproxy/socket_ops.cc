@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/error.h"
 
@@ -80,9 +81,13 @@ SockAddr local_address(int fd) {
 
 std::optional<SockAddr> original_destination(int fd) {
   SockAddr local = local_address(fd);
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; their record is IPv4.
+  static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  bool v6 = local.family() == AF_INET6 &&
+            std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&local.storage)->sin6_addr, mapped, 12) != 0;
   SockAddr a;
   a.length = sizeof a.storage;
-  int rc = local.family() == AF_INET6
+  int rc = v6
                ? ::getsockopt(fd, SOL_IPV6, kIp6tSoOriginalDst, a.get(), &a.length)
                : ::getsockopt(fd, SOL_IP, kSoOriginalDst, a.get(), &a.length);
   if (rc != 0) return std::nullopt;

@@ -39,7 +39,11 @@ void TcpSession::start() {
       return;
     case Mode::kTransparent: {
       auto original = original_destination(down_.fd);
-      if (!original) return refuse(ErrorKind::kOriginalDst);
+      if (!original) {
+        log::warn("no original destination (connection not redirected by netfilter?)",
+                  {{"forward", forward_.spec.name}});
+        return refuse(ErrorKind::kOriginalDst);
+      }
       route(OriginalDst::from_sockaddr(*original));
       return;
     }
