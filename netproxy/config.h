@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "netproxy/duration.h"
 #include "netproxy/endpoint.h"
 #include "netproxy/policy.h"
 
@@ -24,8 +25,6 @@ enum class Mode {
 
 std::string_view mode_name(Mode mode);
 Mode parse_mode(std::string_view text);  ///< throws Error listing the modes
-
-using Millis = std::chrono::milliseconds;
 
 struct ForwardSpec {
   std::string name;
@@ -57,8 +56,5 @@ struct Config {
 
 Config load_config(const std::filesystem::path& path);
 Config parse_config(std::string_view yaml, const std::string& file_name);
-
-/// "250ms", "10s", "5m", "1h" or a bare number of seconds.
-Millis parse_duration(const std::string& text);
 
 }  // namespace ef::netproxy

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "netproxy/duration.h"
 
 namespace ef::netproxy {
 namespace {
@@ -110,7 +111,16 @@ Policy Policy::from_config(const ConfigNode& node) {
     if (d != "allow" && d != "deny") n->fail("expected 'allow' or 'deny'");
     p.default_allow = d == "allow";
   }
-  p.refresh_seconds_ = static_cast<int>(node.int_or("refresh", 60, 1, 86400));
+  if (auto r = node.optional("refresh")) {
+    Millis m{};
+    try {
+      m = parse_duration(r->as_string());
+    } catch (const Error& e) {
+      r->fail(e.what());
+    }
+    if (m < std::chrono::seconds(1) || m > std::chrono::hours(24)) r->fail("expected between 1s and 24h");
+    p.refresh_seconds_ = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(m).count());
+  }
   return p;
 }
 

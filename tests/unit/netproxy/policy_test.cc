@@ -126,3 +126,16 @@ forwards:
   CHECK_THROWS_WITH(parse_config("forwards:\n  - mode: forward\n    listen: tcp:1.2.3.4:1\n    connect: tcp:1.1.1.1:1\n    policy: {}\n", "x.yaml"),
                     Catch::Contains("dialers only"));
 }
+
+TEST_CASE("the shipped example configurations load") {
+  for (const char* name : {"enclave.yaml", "host.yaml"}) {
+    Config c = load_config(std::string(EF_SOURCE_DIR) + "/netproxy/examples/" + name);
+    CHECK(c.forwards.size() == 3);
+  }
+  Config host = load_config(std::string(EF_SOURCE_DIR) + "/netproxy/examples/host.yaml");
+  OriginalDst metadata{4, {169, 254, 169, 254}, 443};
+  CHECK_FALSE(host.forwards[1].policy.decide(metadata).allowed);
+  CHECK(host.forwards[1].policy.decide(OriginalDst{4, {93, 184, 216, 34}, 443}).allowed);
+  CHECK_FALSE(host.forwards[1].policy.decide(OriginalDst{4, {93, 184, 216, 34}, 80}).allowed);
+  CHECK(host.forwards[1].policy.refresh_seconds() == 60);
+}
