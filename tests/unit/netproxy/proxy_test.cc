@@ -225,34 +225,38 @@ struct UdpEcho {
 }  // namespace
 
 TEST_CASE("UDP over a stream: udp-to-stream → stream-to-udp → resolver and back") {
-  UdpEcho resolver;
-  std::string sock = temp_socket("dns");
-  Config host = one(forward("dns-host", Mode::kStreamToUdp, "unix:" + sock, "udp:" + resolver.address.to_string()));
-  Proxy host_proxy(host);
-  host_proxy.start();
-  Proxy enclave(one(forward("dns", Mode::kUdpToStream, "udp:127.0.0.1:0", "unix:" + sock)));
-  enclave.start();
-  SockAddr front = enclave.bound(0)[0];
+  std::size_t fds_before = count_open_fds();
+  {
+    UdpEcho resolver;
+    std::string sock = temp_socket("dns");
+    Config host = one(forward("dns-host", Mode::kStreamToUdp, "unix:" + sock, "udp:" + resolver.address.to_string()));
+    Proxy host_proxy(host);
+    host_proxy.start();
+    Proxy enclave(one(forward("dns", Mode::kUdpToStream, "udp:127.0.0.1:0", "unix:" + sock)));
+    enclave.start();
+    SockAddr front = enclave.bound(0)[0];
 
-  for (int client = 0; client < 3; ++client) {
-    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    timeval tv{5, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    REQUIRE(::connect(fd.get(), front.get(), front.length) == 0);
-    for (std::size_t size : {std::size_t(0), std::size_t(1), std::size_t(512), std::size_t(4000), std::size_t(65000)}) {
-      std::string q(size, static_cast<char>('a' + client));
-      for (std::size_t i = 0; i < size; ++i) q[i] = static_cast<char>(q[i] + static_cast<char>(i % 7));
-      REQUIRE(::send(fd.get(), q.data(), q.size(), 0) == static_cast<ssize_t>(q.size()));
-      std::string reply(65536, '\0');
-      ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
-      REQUIRE(n == static_cast<ssize_t>(size));
-      reply.resize(static_cast<std::size_t>(n));
-      CHECK(reply == q);
+    for (int client = 0; client < 3; ++client) {
+      UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      timeval tv{5, 0};
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      REQUIRE(::connect(fd.get(), front.get(), front.length) == 0);
+      for (std::size_t size : {std::size_t(0), std::size_t(1), std::size_t(512), std::size_t(4000), std::size_t(65000)}) {
+        std::string q(size, static_cast<char>('a' + client));
+        for (std::size_t i = 0; i < size; ++i) q[i] = static_cast<char>(q[i] + static_cast<char>(i % 7));
+        REQUIRE(::send(fd.get(), q.data(), q.size(), 0) == static_cast<ssize_t>(q.size()));
+        std::string reply(65536, '\0');
+        ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
+        REQUIRE(n == static_cast<ssize_t>(size));
+        reply.resize(static_cast<std::size_t>(n));
+        CHECK(reply == q);
+      }
     }
+    std::string m = enclave.metrics().render();
+    CHECK_THAT(m, Catch::Contains("pf_proxy_connections_total{forward=\"dns\"} 3"));
+    CHECK_THAT(host_proxy.metrics().render(), Catch::Contains("pf_proxy_connections_total{forward=\"dns-host\"} 3"));
   }
-  std::string m = enclave.metrics().render();
-  CHECK_THAT(m, Catch::Contains("pf_proxy_connections_total{forward=\"dns\"} 3"));
-  CHECK_THAT(host_proxy.metrics().render(), Catch::Contains("pf_proxy_connections_total{forward=\"dns-host\"} 3"));
+  CHECK(count_open_fds() == fds_before);
 }
 
 TEST_CASE("metrics endpoint serves Prometheus text") {
@@ -267,4 +271,63 @@ TEST_CASE("metrics endpoint serves Prometheus text") {
   CHECK_THAT(response, Catch::Contains("# TYPE pf_proxy_connections_total counter"));
   CHECK_THAT(response, Catch::Contains("pf_proxy_connections_total{forward=\"web\"} 1"));
   CHECK_THAT(send_and_read(*p.metrics_address(), "GET /nope HTTP/1.0\r\n\r\n"), Catch::StartsWith("HTTP/1.0 404"));
+}
+
+TEST_CASE("half-close the other way: the server finishes first, the client keeps sending") {
+  UniqueFd server = listen_stream(parse_endpoint("tcp:127.0.0.1:0"));
+  SockAddr server_addr = local_address(server.get());
+  std::string received_by_server;
+  std::thread t([&] {
+    pollfd p{server.get(), POLLIN, 0};
+    ::poll(&p, 1, 5000);
+    UniqueFd c(::accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(c.valid());
+    ::send(c.get(), "banner", 6, MSG_NOSIGNAL);
+    ::shutdown(c.get(), SHUT_WR);
+    char buf[4096];
+    for (;;) {
+      ::poll(&(p = pollfd{c.get(), POLLIN, 0}), 1, 5000);
+      ssize_t n = ::recv(c.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) received_by_server.append(buf, static_cast<std::size_t>(n));
+      else if (n == 0 || errno != EAGAIN) break;
+    }
+  });
+  std::string sock = temp_socket("half");
+  Proxy inner(one(forward("in", Mode::kForward, "unix:" + sock, tcp_of(server_addr))));
+  inner.start();
+  Proxy outer(one(forward("out", Mode::kForward, "tcp:127.0.0.1:0", "unix:" + sock)));
+  outer.start();
+  SockAddr a = outer.bound(0)[0];
+  UniqueFd c(::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(::connect(c.get(), a.get(), a.length) == 0);
+  std::string banner;
+  char buf[64];
+  for (ssize_t n; (n = ::recv(c.get(), buf, sizeof buf, 0)) > 0;) banner.append(buf, static_cast<std::size_t>(n));
+  CHECK(banner == "banner");  // EOF seen while our own direction is still open
+  std::string big(300000, 'q');
+  CHECK(::send(c.get(), big.data(), big.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(big.size()));
+  ::shutdown(c.get(), SHUT_WR);
+  t.join();
+  CHECK(received_by_server == big);
+  CHECK(::recv(c.get(), buf, sizeof buf, 0) == 0);
+}
+
+TEST_CASE("connect timeout: an upstream that never answers the handshake") {
+  // A listener with backlog 0 and a full accept queue drops further SYNs.
+  UniqueFd server = listen_stream(parse_endpoint("tcp:127.0.0.1:0"), 0);
+  SockAddr s = local_address(server.get());
+  std::vector<UniqueFd> fillers;
+  for (int i = 0; i < 3; ++i) {
+    fillers.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    ::connect(fillers.back().get(), s.get(), s.length);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ForwardSpec f = forward("slow", Mode::kForward, "tcp:127.0.0.1:0", tcp_of(s));
+  f.connect_timeout = std::chrono::milliseconds(300);
+  Proxy p(one(f, 1));
+  p.start();
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(send_and_read(p.bound(0)[0], "x").empty());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+  CHECK_THAT(p.metrics().render(), Catch::Contains("kind=\"connect_timeout\"} 1"));
 }
