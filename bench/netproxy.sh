@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# pf-proxy benchmark: one TCP→TCP forward hop compared, in the same run, with
+# direct loopback TCP and with socat doing the same forwarding.
+#   throughput: 1 stream and 100 streams to a sink; latency: 64-byte echo round trips;
+#   memory: pf-proxy RSS holding N idle forwarded connections.
+# usage: bench/netproxy.sh [BUILD_DIR]   (needs socat; prints a table)
+set -euo pipefail
+build=$(realpath "${1:-build}")
+proxy=$build/netproxy/pf-proxy; peer=$build/netproxy/pf-peer
+bytes=${PF_BENCH_BYTES:-4294967296}     # 4 GiB per throughput run
+idle=${PF_BENCH_IDLE:-9000}             # the fd limit (ulimit -n) caps this; each costs pf-proxy 2 fds
+dir=$(mktemp -d); pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+addr_of() { for i in $(seq 50); do grep -q listening "$1" && break; sleep 0.1; done; awk '/listening/ {print $2}' "$1"; }
+
+"$peer" sink tcp:127.0.0.1:0 > "$dir/sink.log" & pids+=($!)
+"$peer" echo tcp:127.0.0.1:0 > "$dir/echo.log" & pids+=($!)
+sink=$(addr_of "$dir/sink.log"); echo_addr=$(addr_of "$dir/echo.log")
+base=$((30000 + $$ % 10000))
+cat > "$dir/pf.yaml" <<YAML
+workers: 2
+forwards:
+  - {name: sink, mode: forward, listen: "tcp:127.0.0.1:$base", connect: "tcp:$sink", max_connections: 100000}
+  - {name: echo, mode: forward, listen: "tcp:127.0.0.1:$((base + 1))", connect: "tcp:$echo_addr", max_connections: 100000}
+YAML
+"$proxy" run --config "$dir/pf.yaml" 2> "$dir/proxy.log" & proxy_pid=$!; pids+=($proxy_pid)
+socat TCP-LISTEN:$((base + 2)),fork,reuseaddr,backlog=1024 TCP:$sink & pids+=($!)
+socat TCP-LISTEN:$((base + 3)),fork,reuseaddr,backlog=1024 TCP:$echo_addr & pids+=($!)
+sleep 0.5
+
+gbit() { "$peer" blast "tcp:$1" --bytes "$bytes" --streams "$2" | sed -n 's/.*gbit_per_s=\([0-9.]*\).*/\1/p'; }
+lat() { "$peer" rr "tcp:$1" --count 20000; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+printf "%-28s %10s %10s %10s %12s %12s\n" metric direct pf-proxy socat "pf/direct" "pf/socat"
+for streams in 1 100; do
+  d=$(gbit "$sink" $streams); p=$(gbit "127.0.0.1:$base" $streams); s=$(gbit "127.0.0.1:$((base + 2))" $streams)
+  printf "%-28s %10s %10s %10s %12s %12s\n" "throughput ${streams} stream(s) Gbit/s" "$d" "$p" "$s" "$(ratio "$p" "$d")" "$(ratio "$p" "$s")"
+done
+read -r _ d50 d99 <<< "$(lat "$echo_addr" | sed 's/count=\([0-9]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\)/\1 \2 \3/')"
+read -r _ p50 p99 <<< "$(lat "127.0.0.1:$((base + 1))" | sed 's/count=\([0-9]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\)/\1 \2 \3/')"
+read -r _ s50 s99 <<< "$(lat "127.0.0.1:$((base + 3))" | sed 's/count=\([0-9]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\)/\1 \2 \3/')"
+printf "%-28s %10s %10s %10s %12s %12s\n" "latency p50 us (64 B rr)" "$d50" "$p50" "$s50" "$(ratio "$p50" "$d50")" "$(ratio "$p50" "$s50")"
+printf "%-28s %10s %10s %10s %12s %12s\n" "latency p99 us (64 B rr)" "$d99" "$p99" "$s99" "$(ratio "$p99" "$d99")" "$(ratio "$p99" "$s99")"
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$proxy_pid/status"; }
+before=$(rss)
+mkfifo "$dir/hold"
+"$peer" idle "tcp:127.0.0.1:$((base + 1))" --count "$idle" < "$dir/hold" > "$dir/idle.log" & idle_pid=$!; pids+=($idle_pid)
+exec 9> "$dir/hold"
+for i in $(seq 300); do grep -q open= "$dir/idle.log" 2>/dev/null && break; sleep 0.1; done
+sleep 1
+after=$(rss)
+exec 9>&-
+wait "$idle_pid" || true
+echo "idle: $idle connections held; pf-proxy RSS ${before} KiB -> ${after} KiB ($(awk -v a="$after" -v b="$before" -v n="$idle" 'BEGIN { printf "%.2f", (a - b) / n }') KiB per connection)"
