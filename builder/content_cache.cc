@@ -154,7 +154,8 @@ FsContent ContentCache::BlobWriter::commit() {
 std::optional<std::vector<LayerEntry>> ContentCache::load_layer(std::string_view layer_sha256) const {
   check_sha256_hex(layer_sha256, "layer digest");
   std::filesystem::path p = manifest_path(layer_sha256);
-  if (!std::filesystem::exists(p)) return std::nullopt;
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) return std::nullopt;
   try {
     json j = json::parse(read_text_file(p));
     if (j.at("version").get<int>() != kManifestVersion) return std::nullopt;
