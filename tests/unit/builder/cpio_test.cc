@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 #include <map>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 
 #include "base/hash.h"
@@ -190,6 +192,27 @@ TEST_CASE("write_cpio_file writes atomically and feeds the extra sink the same b
   bad.add_file("missing", FsContent::host_range(tmp / "nope", 0, 5));
   CHECK_THROWS_WITH(write_cpio_file(bad, kEpoch, tmp / "bad.cpio"), Catch::Contains("nope"));
   CHECK(list_dir(tmp.path()) == std::vector<std::string>{"r.cpio"});
+}
+
+TEST_CASE("a 128 MiB file is streamed, never held in memory") {
+  TempDir tmp;
+  const std::uint64_t size = 128ull << 20;
+  {
+    ef::UniqueFd fd(::open((tmp / "sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    REQUIRE(::ftruncate(fd.get(), static_cast<off_t>(size)) == 0);  // sparse: no disk, reads as zeros
+  }
+  FsTree t;
+  t.add_file_from_host("big", tmp / "sparse");
+  auto max_rss_kib = [] {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+  };
+  long before = max_rss_kib();
+  std::uint64_t total = 0;
+  write_cpio(t, kEpoch, [&](std::span<const std::uint8_t> d) { total += d.size(); });
+  CHECK(total > size);
+  CHECK(max_rss_kib() - before < 24 * 1024);  // far below the file's 128 MiB
 }
 
 TEST_CASE("a failing sink aborts writing with its own error") {
