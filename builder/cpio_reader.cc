@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <tuple>
 
 #include "base/error.h"
 #include "base/file.h"
@@ -178,6 +180,22 @@ void read_cpio(ByteSource& source, const std::string& name,
       listed.sha256 = to_hex(h.finish());
     }
     on_entry(listed);
+  }
+}
+
+void resolve_hard_links(std::vector<CpioListedEntry>& entries) {
+  using Key = std::tuple<std::uint64_t, std::uint32_t, std::uint32_t>;
+  std::map<Key, const CpioListedEntry*> carrier;
+  auto key = [](const CpioEntry& e) { return Key{e.ino, e.dev_major, e.dev_minor}; };
+  auto linked = [](const CpioEntry& e) { return e.type == FsType::kFile && e.nlink > 1; };
+  for (const CpioListedEntry& l : entries)
+    if (linked(l.entry) && l.entry.size > 0) carrier[key(l.entry)] = &l;
+  for (CpioListedEntry& l : entries) {
+    if (!linked(l.entry) || l.entry.size > 0) continue;
+    auto it = carrier.find(key(l.entry));
+    if (it == carrier.end()) continue;
+    l.entry.size = it->second->entry.size;
+    l.sha256 = it->second->sha256;
   }
 }
 

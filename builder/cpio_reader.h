@@ -96,6 +96,12 @@ struct CpioListedEntry {
   std::string sha256;
 };
 
+/// Gives every member of a newc hard-link group (regular files with equal
+/// ino, dev_major, dev_minor and nlink > 1) the size and sha256 of the member
+/// that carries the data, so a diff compares contents rather than which link
+/// happened to hold them. Other entries are untouched.
+void resolve_hard_links(std::vector<CpioListedEntry>& entries);
+
 /// Every entry of the archive at `path`, data hashed while streaming.
 std::vector<CpioListedEntry> list_cpio(const std::filesystem::path& path);
 /// Calls on_entry for every entry of `source`, data hashed while streaming.

@@ -296,6 +296,23 @@ TEST_CASE("reader lists what the writer wrote: types, modes, links, rdev, data d
   }
 }
 
+TEST_CASE("resolve_hard_links gives every link of a group the group's content") {
+  FsTree t;
+  t.add_bytes("a", "shared");
+  t.add_hardlink("b", "a");
+  t.add_hardlink("c", "a");
+  t.add_bytes("d", "");
+  std::vector<CpioListedEntry> l = list_bytes(cpio_bytes(t, kEpoch));
+  CHECK(l[0].entry.size == 0);
+  resolve_hard_links(l);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(l[i].entry.size == 6);
+    CHECK(l[i].sha256 == sha("shared"));
+  }
+  CHECK(l[3].entry.size == 0);
+  CHECK(l[3].sha256.empty());
+}
+
 TEST_CASE("reader and extractor agree with GNU cpio on a GNU-made archive with hard links") {
   TempDir tmp;
   write_text(tmp / "src/d/f", "payload");
