@@ -353,9 +353,9 @@ InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, 
           warnings.push_back("bad --vsock-port '" + *v + "'");
         }
       }
-    } else {
-      warnings.push_back("ignoring argument '" + args[i] + "'");
-    }
+    } else if (a.starts_with("-")) {
+      warnings.push_back("ignoring unknown option '" + args[i] + "'");
+    }  // plain words are kernel command line leftovers (e.g. Nitro's `nomodules`)
   }
   return o;
 }
