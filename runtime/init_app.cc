@@ -19,6 +19,7 @@
 #include "runtime/control_server.h"
 #include "runtime/event_loop.h"
 #include "runtime/heartbeat.h"
+#include "runtime/metrics.h"
 #include "runtime/nsm_entropy.h"
 #include "runtime/supervisor.h"
 
@@ -223,6 +224,8 @@ Reply InitApp::handle(const Request& r) {
     auto sink = sup_->logs(r.name);
     out.body["lines"] = sink->tail(static_cast<std::size_t>(r.tail));
     if (r.follow) out.follow = sink;
+  } else if (c == "metrics") {
+    out.body["text"] = format_metrics(sup_->list(), monotonic_ms() - boot_ms_, orphans_reaped_);
   } else if (c == "system") {
     out.body = system_info();
   } else if (c == "reload") {

@@ -235,6 +235,7 @@ TEST_CASE("namespace PID 1: dependency order, and initctl drives every command")
   CHECK(sys["services"][1]["name"] == "web");
   CHECK(ns.initctl({"system"}).out.find("Memory:") != std::string::npos);
   CHECK(ns.initctl({"ping"}).out == "pong (init " EF_VERSION ")\n");
+  CHECK(ns.initctl({"metrics"}).out.find("init_service_up{service=\"db\"} 1\n") != std::string::npos);
 
   // reload: change web, drop extra, add late.
   ns.write_config(services.substr(0, services.find("  extra:")) +
