@@ -309,11 +309,16 @@ TEST_CASE("namespace PID 1: SIGTERM stops services in reverse order within their
       "  a: {exec: /bin/sh, args: [-c, 'trap \"exit 0\" TERM; while :; do sleep 0.05; done']}\n"
       "  b:\n    exec: /bin/sh\n    args: [-c, 'trap \"\" TERM; while :; do sleep 0.05; done']\n"
       "    requires: [a]\n    stop_timeout: 500ms\n"
-      "  c: {exec: /bin/sleep, args: ['60'], after: [b], stop_signal: SIGINT}\n");
+      "  c: {exec: /bin/sleep, args: ['60'], after: [b], stop_signal: SIGINT}\n"
+      "  usr: {exec: /bin/sh, args: [-c, 'trap \"echo got USR1\" USR1; while :; do sleep 0.05; done'],"
+      " forward_signals: [SIGUSR1], stop_signal: SIGKILL}\n");
   REQUIRE(ns.wait_for([&] { return ns.state("c") == "running"; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // traps installed
   pid_t init_pid = ns.init_host_pid();
   REQUIRE(init_pid > 0);
+  // A signal a service lists in forward_signals goes to it, not to init.
+  kill(init_pid, SIGUSR1);
+  CHECK(ns.wait_for([&] { return ns.json({"logs", "usr"})["lines"] == nlohmann::json::array({"got USR1"}); }));
   Millis t0 = monotonic_ms();
   kill(init_pid, SIGTERM);
   CHECK(ns.wait_exit(10'000) == 0);
