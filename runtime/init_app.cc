@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <exception>
 #include <memory>
 
@@ -363,8 +364,23 @@ InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, 
   return o;
 }
 
+/// A crash of PID 1 would panic the kernel: say why on the console and power
+/// off instead. Only async-signal-safe calls here.
+static void on_fatal_signal(int sig) {
+  const char* name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGILL ? "SIGILL" : "SIGFPE";
+  (void)!write(2, "init: error: fatal: ", 20);
+  (void)!write(2, name, std::strlen(name));
+  (void)!write(2, "; powering off\n", 15);
+  sync();
+  reboot(RB_POWER_OFF);
+  _exit(1);
+}
+
 int run_init(const InitOptions& options) {
   if (options.mode == Mode::kVm) {
+    struct sigaction sa{};
+    sa.sa_handler = on_fatal_signal;
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, nullptr);
     std::set_terminate([] {
       log::error("fatal: unexpected termination");
       power_off(Finish::kPowerOff);
