@@ -135,7 +135,13 @@ void InitApp::on_signal() {
     if (sup_ && sup_->forward_signal(sig) > 0) continue;
     if (sig == SIGTERM || sig == SIGPWR || sig == SIGUSR2) begin_shutdown(Finish::kPowerOff, signal_name(sig));
     else if (sig == SIGINT) begin_shutdown(Finish::kReboot, signal_name(sig));
-    else if (sig == SIGHUP) (void)handle(Request{"reload", "", 0, false});
+    else if (sig == SIGHUP) {
+      try {
+        (void)handle(Request{"reload", "", 0, false});
+      } catch (const std::exception& e) {
+        log::error(std::string("reload on SIGHUP: ") + e.what());
+      }
+    }
   }
   reap();  // a SIGCHLD may have been merged with others
 }

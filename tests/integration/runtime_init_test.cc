@@ -248,6 +248,10 @@ TEST_CASE("namespace PID 1: dependency order, and initctl drives every command")
   CHECK(bad.rc == 1);
   CHECK(bad.out == "initctl: error: " + ns.config + ":2: services.x.restrat: unknown key\n");
 
+  // SIGHUP reloads too; a broken file is reported and changes nothing.
+  kill(ns.init_host_pid(), SIGHUP);
+  CHECK(ns.wait_for([&] { return ns.find("reload on SIGHUP: " + ns.config + ":2:") >= 0; }));
+  CHECK(ns.state("late") == "running");
   CHECK(ns.initctl({"shutdown"}).out == "shutting down\n");
   CHECK(ns.wait_exit(10'000) == 0);
   CHECK(ns.find("exiting (namespace mode)") >= 0);
