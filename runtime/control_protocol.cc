@@ -33,7 +33,7 @@ const std::vector<CommandInfo>& control_commands() {
   static const std::vector<CommandInfo> commands = {
       {"ping", false},    {"list", false},   {"status", true},  {"start", true},   {"stop", true},
       {"restart", true},  {"enable", true},  {"disable", true}, {"logs", true},    {"system", false},
-      {"reload", false},  {"shutdown", false}, {"reboot", false},
+      {"reload", false},  {"shutdown", false}, {"reboot", false}, {"metrics", false},
   };
   return commands;
 }

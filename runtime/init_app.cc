@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <exception>
 #include <memory>
 
@@ -19,6 +20,7 @@
 #include "runtime/control_server.h"
 #include "runtime/event_loop.h"
 #include "runtime/heartbeat.h"
+#include "runtime/metrics.h"
 #include "runtime/nsm_entropy.h"
 #include "runtime/supervisor.h"
 
@@ -133,7 +135,13 @@ void InitApp::on_signal() {
     if (sup_ && sup_->forward_signal(sig) > 0) continue;
     if (sig == SIGTERM || sig == SIGPWR || sig == SIGUSR2) begin_shutdown(Finish::kPowerOff, signal_name(sig));
     else if (sig == SIGINT) begin_shutdown(Finish::kReboot, signal_name(sig));
-    else if (sig == SIGHUP) (void)handle(Request{"reload", "", 0, false});
+    else if (sig == SIGHUP) {
+      try {
+        (void)handle(Request{"reload", "", 0, false});
+      } catch (const std::exception& e) {
+        log::error(std::string("reload on SIGHUP: ") + e.what());
+      }
+    }
   }
   reap();  // a SIGCHLD may have been merged with others
 }
@@ -223,6 +231,8 @@ Reply InitApp::handle(const Request& r) {
     auto sink = sup_->logs(r.name);
     out.body["lines"] = sink->tail(static_cast<std::size_t>(r.tail));
     if (r.follow) out.follow = sink;
+  } else if (c == "metrics") {
+    out.body["text"] = format_metrics(sup_->list(), monotonic_ms() - boot_ms_, orphans_reaped_);
   } else if (c == "system") {
     out.body = system_info();
   } else if (c == "reload") {
@@ -353,15 +363,30 @@ InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, 
           warnings.push_back("bad --vsock-port '" + *v + "'");
         }
       }
-    } else {
-      warnings.push_back("ignoring argument '" + args[i] + "'");
-    }
+    } else if (a.starts_with("-")) {
+      warnings.push_back("ignoring unknown option '" + args[i] + "'");
+    }  // plain words are kernel command line leftovers (e.g. Nitro's `nomodules`)
   }
   return o;
 }
 
+/// A crash of PID 1 would panic the kernel: say why on the console and power
+/// off instead. Only async-signal-safe calls here.
+static void on_fatal_signal(int sig) {
+  const char* name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGILL ? "SIGILL" : "SIGFPE";
+  (void)!write(2, "init: error: fatal: ", 20);
+  (void)!write(2, name, std::strlen(name));
+  (void)!write(2, "; powering off\n", 15);
+  sync();
+  reboot(RB_POWER_OFF);
+  _exit(1);
+}
+
 int run_init(const InitOptions& options) {
   if (options.mode == Mode::kVm) {
+    struct sigaction sa{};
+    sa.sa_handler = on_fatal_signal;
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, nullptr);
     std::set_terminate([] {
       log::error("fatal: unexpected termination");
       power_off(Finish::kPowerOff);

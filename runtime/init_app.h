@@ -20,8 +20,9 @@ struct InitOptions {
   std::optional<std::uint32_t> vsock_port;    // overrides control.vsock_port (0: off)
 };
 
-/// Reads init's arguments leniently (the kernel may pass stray words): returns
-/// the options and any complaints, never throws. The mode defaults to kVm when
+/// Reads init's arguments leniently: the kernel passes PID 1 the words of its
+/// command line it does not know (Nitro's `nomodules`), which are ignored; an
+/// unknown option is a warning. Never throws. The mode defaults to kVm when
 /// the process is PID 1 and to kNamespace otherwise; --mode overrides.
 InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, std::vector<std::string>& warnings);
 

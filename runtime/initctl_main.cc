@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
          return simple("reboot", false, std::move(a),
                        [](const nlohmann::json&, const std::string&) { return std::string("rebooting\n"); });
        }},
+      {"metrics", "Prometheus text: uptime, orphans, per-service up, restarts, exit codes",
+       [](std::vector<std::string> a) {
+         return simple("metrics", false, std::move(a), [](const nlohmann::json& r, const std::string&) {
+           return r.value("text", std::string());
+         });
+       }},
       {"ping", "check that init answers",
        [](std::vector<std::string> a) {
          return simple("ping", false, std::move(a), [](const nlohmann::json& r, const std::string&) {

@@ -403,7 +403,7 @@ void Supervisor::on_exit(Service& s, int wait_status) {
     return pump();
   }
   s.state = success ? State::kExited : State::kFailed;
-  if (!success) s.error = s.last_exit;
+  if (!success) s.error = s.ready_failed ? "not ready within " + std::to_string(s.spec.ready.timeout) + "ms" : s.last_exit;
   if (s.spec.critical && !shutting_down_ && hooks_.critical_exit)
     hooks_.critical_exit("critical service " + s.spec.name + " " + s.last_exit);
   pump();

@@ -16,10 +16,14 @@ services:
     exec: /bin/sh
     args: [-c, "echo db up as uid $(id -u); touch /run/db.ready; exec sleep 1000"]
     ready: {file: /run/db.ready}
+  httpd:
+    exec: httpd
+    args: [-f, -p, "127.0.0.1:8080", -h, /tmp]
+    ready: {tcp: 8080, timeout: 20s}
   web:
     exec: sh
     args: [-c, "echo web up on $(hostname); exec sleep 1000"]
-    requires: [db]
+    requires: [db, httpd]
     user: nobody
   broken:
     exec: /bin/does-not-exist
@@ -38,6 +42,7 @@ expect_line '^\[db\] db up as uid 0$'
 expect_line '^\[web\] web up on e2e-vm$'
 expect_line '^init: error: service broken cannot start: exec /bin/does-not-exist: No such file'
 expect_before '^init: service db is ready' '^init: started service web \(pid [0-9]+\)'
+expect_before '^init: service httpd is ready' '^init: started service web \(pid [0-9]+\)'
 expect_line '^\[stopper\] web +running'
 expect_line '^init: all services started'
 expect_before '^init: stopping service stopper' '^init: stopping service web'

@@ -18,7 +18,7 @@ new_image() {
   mkdir -p "$work/r1/dev" "$work/r2/rootfs"/{bin,etc,tmp,proc,sys,dev,run,lib/modules}
   cp "$INIT" "$work/r1/init"
   cp /bin/busybox "$work/r2/rootfs/bin/busybox"
-  for a in sh sleep echo cat ls id hostname touch kill insmod; do ln -s busybox "$work/r2/rootfs/bin/$a"; done
+  for a in sh sleep echo cat ls id hostname touch kill insmod httpd; do ln -s busybox "$work/r2/rootfs/bin/$a"; done
   cp "$INITCTL" "$work/r2/rootfs/bin/initctl"
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$work/r2/rootfs/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/r2/rootfs/etc/group"

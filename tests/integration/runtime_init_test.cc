@@ -235,6 +235,7 @@ TEST_CASE("namespace PID 1: dependency order, and initctl drives every command")
   CHECK(sys["services"][1]["name"] == "web");
   CHECK(ns.initctl({"system"}).out.find("Memory:") != std::string::npos);
   CHECK(ns.initctl({"ping"}).out == "pong (init " EF_VERSION ")\n");
+  CHECK(ns.initctl({"metrics"}).out.find("init_service_up{service=\"db\"} 1\n") != std::string::npos);
 
   // reload: change web, drop extra, add late.
   ns.write_config(services.substr(0, services.find("  extra:")) +
@@ -247,6 +248,10 @@ TEST_CASE("namespace PID 1: dependency order, and initctl drives every command")
   CHECK(bad.rc == 1);
   CHECK(bad.out == "initctl: error: " + ns.config + ":2: services.x.restrat: unknown key\n");
 
+  // SIGHUP reloads too; a broken file is reported and changes nothing.
+  kill(ns.init_host_pid(), SIGHUP);
+  CHECK(ns.wait_for([&] { return ns.find("reload on SIGHUP: " + ns.config + ":2:") >= 0; }));
+  CHECK(ns.state("late") == "running");
   CHECK(ns.initctl({"shutdown"}).out == "shutting down\n");
   CHECK(ns.wait_exit(10'000) == 0);
   CHECK(ns.find("exiting (namespace mode)") >= 0);
@@ -308,11 +313,16 @@ TEST_CASE("namespace PID 1: SIGTERM stops services in reverse order within their
       "  a: {exec: /bin/sh, args: [-c, 'trap \"exit 0\" TERM; while :; do sleep 0.05; done']}\n"
       "  b:\n    exec: /bin/sh\n    args: [-c, 'trap \"\" TERM; while :; do sleep 0.05; done']\n"
       "    requires: [a]\n    stop_timeout: 500ms\n"
-      "  c: {exec: /bin/sleep, args: ['60'], after: [b], stop_signal: SIGINT}\n");
+      "  c: {exec: /bin/sleep, args: ['60'], after: [b], stop_signal: SIGINT}\n"
+      "  usr: {exec: /bin/sh, args: [-c, 'trap \"echo got USR1\" USR1; while :; do sleep 0.05; done'],"
+      " forward_signals: [SIGUSR1], stop_signal: SIGKILL}\n");
   REQUIRE(ns.wait_for([&] { return ns.state("c") == "running"; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // traps installed
   pid_t init_pid = ns.init_host_pid();
   REQUIRE(init_pid > 0);
+  // A signal a service lists in forward_signals goes to it, not to init.
+  kill(init_pid, SIGUSR1);
+  CHECK(ns.wait_for([&] { return ns.json({"logs", "usr"})["lines"] == nlohmann::json::array({"got USR1"}); }));
   Millis t0 = monotonic_ms();
   kill(init_pid, SIGTERM);
   CHECK(ns.wait_exit(10'000) == 0);

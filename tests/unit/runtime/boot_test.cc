@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "runtime/boot.h"
+#include "runtime/init_app.h"
 #include "runtime/nsm_entropy.h"
 
 using namespace ef::init;
@@ -147,4 +148,22 @@ TEST_CASE("NSM GetRandom: request encoding and response parsing") {
   for (char c : std::string("InvalidOperation")) err.push_back(static_cast<std::uint8_t>(c));
   CHECK_FALSE(ef::init::parse_get_random_response(err));
   CHECK_FALSE(ef::init::parse_get_random_response({}));
+}
+
+TEST_CASE("init arguments: mode defaults, options, and kernel leftovers") {
+  std::vector<std::string> w;
+  CHECK(ef::init::parse_init_args({}, true, w).mode == ef::init::Mode::kVm);
+  CHECK(ef::init::parse_init_args({}, false, w).mode == ef::init::Mode::kNamespace);
+  auto o = ef::init::parse_init_args({"--mode", "namespace", "--config=/x.yaml", "--socket", "/s", "--vsock-port", "0"},
+                                     true, w);
+  CHECK(o.mode == ef::init::Mode::kNamespace);
+  CHECK(o.config_path == "/x.yaml");
+  CHECK(o.socket == "/s");
+  CHECK(o.vsock_port == 0u);
+  CHECK(w.empty());
+  o = ef::init::parse_init_args({"nomodules", "--frob", "--mode", "weird", "--config"}, true, w);
+  CHECK(o.mode == ef::init::Mode::kVm);
+  CHECK(o.config_path == "/etc/init.yaml");
+  CHECK(w == std::vector<std::string>{"ignoring unknown option '--frob'", "unknown mode 'weird' (vm or namespace)",
+                                      "--config needs a value"});
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "base/error.h"
+#include "base/file.h"
 #include "runtime/config.h"
 #include "runtime/deps.h"
 
@@ -176,4 +177,19 @@ TEST_CASE("deps: start order respects after and requires, keeps document order o
   CHECK(names == std::vector<std::string>{"log", "db", "web", "cron"});
   s[1].after = {"cron"};
   CHECK_THROWS_WITH(start_order(s), "dependency cycle: web -> db -> log -> cron -> web");
+}
+
+TEST_CASE("config: the schema example in docs/init.md is a valid service file") {
+  std::string doc = ef::read_text_file(EF_SOURCE_DIR "/docs/init.md");
+  auto start = doc.find("```yaml\n");
+  REQUIRE(start != std::string::npos);
+  start += 8;
+  auto end = doc.find("```", start);
+  InitConfig c = parse_config(doc.substr(start, end - start), "docs/init.md");
+  REQUIRE(c.services.size() == 2);
+  const ServiceSpec& web = c.services[1];
+  CHECK(web.user == "nobody");
+  CHECK(web.ready.port == 8080);
+  CHECK(web.forward_signals == std::vector<int>{SIGHUP});
+  CHECK(c.modules == std::vector<std::string>{"/lib/modules/x.ko"});
 }

@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "base/error.h"
 #include "runtime/control_protocol.h"
 #include "runtime/initctl_format.h"
+#include "runtime/metrics.h"
 
 using namespace ef::init;
 
@@ -65,4 +67,32 @@ TEST_CASE("initctl formatting") {
         "NAME     STATE     PID   UPTIME   RESTARTS   LAST EXIT\n"
         "db       running   42    3s       0          -\n"
         "worker   failed    -     -        3          exited with status 1\n");
+}
+
+TEST_CASE("metrics in the Prometheus text format") {
+  ServiceStatus up;
+  up.name = "web";
+  up.state = State::kRunning;
+  up.restarts = 2;
+  up.exit_code = 1;
+  ServiceStatus down;
+  down.name = "job";
+  down.state = State::kExited;
+  std::string m = format_metrics({up, down}, 61'500, 7);
+  CHECK(m.find("# TYPE init_uptime_seconds gauge\ninit_uptime_seconds 61\n") != std::string::npos);
+  CHECK(m.find("init_orphans_reaped_total 7\n") != std::string::npos);
+  CHECK(m.find("init_service_up{service=\"web\"} 1\n") != std::string::npos);
+  CHECK(m.find("init_service_up{service=\"job\"} 0\n") != std::string::npos);
+  CHECK(m.find("init_service_restarts_total{service=\"web\"} 2\n") != std::string::npos);
+  CHECK(m.find("init_service_last_exit_code{service=\"job\"} -1\n") != std::string::npos);
+  CHECK(m.find("init_service_state{service=\"job\",state=\"exited\"} 1\n") != std::string::npos);
+  // Every line is a comment or `name{labels} value`.
+  std::istringstream in(m);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("#")) continue;
+    auto space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    CHECK(line.substr(0, 5) == "init_");
+    CHECK_NOTHROW(std::stoll(line.substr(space + 1)));
+  }
 }

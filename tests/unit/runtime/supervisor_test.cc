@@ -157,3 +157,19 @@ TEST_CASE("supervisor: output reaches the log file and followers") {
   CHECK(f.sup.logs("talk")->tail(10) == std::vector<std::string>{"one", "two"});
   CHECK(read(f.dir / "log/talk.log") == "one\ntwo\n");
 }
+
+TEST_CASE("supervisor: a service that never gets ready is killed and counts as failed") {
+  Fixture f;
+  f.sup.configure(config("  slow:\n    exec: /bin/sleep\n    args: ['30']\n    restart: no\n"
+                         "    ready: {file: " + (f.dir / "never") + ", timeout: 200ms}\n"
+                         "  after_slow: {exec: /bin/sleep, args: ['30'], requires: [slow]}\n",
+                         f.dir));
+  Millis t0 = monotonic_ms();
+  f.sup.start_all();
+  CHECK(f.state("slow") == State::kStarting);
+  REQUIRE(f.wait([&] { return f.state("slow") == State::kFailed; }));
+  CHECK(monotonic_ms() - t0 >= 200);
+  CHECK(f.sup.status("slow").error == "not ready within 200ms");
+  CHECK(f.sup.status("slow").last_exit == "killed by SIGKILL");
+  CHECK(f.state("after_slow") == State::kFailed);
+}
