@@ -51,6 +51,7 @@ void ConfigNode::expect_keys(std::initializer_list<std::string_view> allowed) co
   expect_map();
   for (const auto& kv : node_) {
     std::string key = kv.first.Scalar();
+    if (!is_valid_utf8(key)) ConfigNode(kv.first, file_, key_path_).fail("key is not valid UTF-8");
     bool ok = false;
     for (auto a : allowed) ok = ok || a == key;
     if (!ok) {
@@ -94,13 +95,34 @@ std::vector<std::pair<std::string, ConfigNode>> ConfigNode::entries() const {
   std::vector<std::pair<std::string, ConfigNode>> out;
   for (const auto& kv : node_) {
     std::string key = kv.first.Scalar();
+    if (!is_valid_utf8(key)) ConfigNode(kv.first, file_, key_path_).fail("key is not valid UTF-8");
     out.emplace_back(key, ConfigNode(kv.second, file_, join_key(key_path_, key)));
   }
   return out;
 }
 
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    std::uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n;
+  }
+  return true;
+}
+
 std::string ConfigNode::as_string() const {
   if (!node_.IsScalar()) fail("expected a string");
+  if (!is_valid_utf8(node_.Scalar())) fail("not valid UTF-8");
   return node_.Scalar();
 }
 

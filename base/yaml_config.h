@@ -39,6 +39,8 @@ class ConfigNode {
   /// Map entries in document order.
   std::vector<std::pair<std::string, ConfigNode>> entries() const;
 
+  /// The scalar's text; rejects text that is not valid UTF-8 (configs are
+  /// UTF-8, and values flow into JSON documents that require it).
   std::string as_string() const;
   std::int64_t as_int(std::int64_t min, std::int64_t max) const;
   bool as_bool() const;
@@ -60,5 +62,8 @@ class ConfigNode {
   std::string file_;
   std::string key_path_;
 };
+
+/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or values above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
 
 }  // namespace ef

@@ -14,6 +14,7 @@
 #include "builder/eif_metadata.h"
 #include "builder/eif_signature.h"
 #include "builder/eif_writer.h"
+#include "builder/elf_info.h"
 #include "builder/fs_tree.h"
 #include "builder/input_digest.h"
 #include "builder/kernel_info.h"
@@ -47,12 +48,21 @@ const LockedInput& locked(const Lock& lock, const std::string& name) {
   throw Error("input " + name + " is missing from the lock");
 }
 
+/// Runtimes run where no shared library exists (/init before the root switch,
+/// a busybox rootfs after it): they must be static.
+void require_static(const fs::path& binary, const std::string& what) {
+  if (auto interp = elf_interpreter(binary))
+    throw Error(what + ": " + binary.string() + " is dynamically linked (interpreter " + *interp +
+                "); images carry no shared libraries for it: link it statically");
+}
+
 /// Ramdisk 1, as nitro-cli lays it out: init, nsm.ko, dev/.
 FsTree first_ramdisk(const Spec& spec) {
   FsTree t;
   const InputPath* init = spec.init ? &*spec.init : nullptr;
   for (const Runtime& rt : spec.runtimes)
     if (rt.name == "init") init = &rt.binary;
+  require_static(init->resolved, "init");
   t.add_file_from_host("init", init->resolved, 0755);
   if (spec.nsm_module) t.add_file_from_host("nsm.ko", spec.nsm_module->resolved, 0644);
   t.add_directory("dev", 0755);
@@ -98,8 +108,10 @@ FsTree second_ramdisk(const Spec& spec, const Lock& lock, const rootfs::ContentC
   t.add_directory("rootfs", 0755);
   for (const RootfsItem& item : spec.rootfs) apply_rootfs_item(t, item, lock, cache, spec.arch);
   for (const Runtime& rt : spec.runtimes) {
-    if (rt.name != "init") t.add_file_from_host("rootfs/usr/bin/" + rt.name, rt.binary.resolved, 0755);
     if (rt.config) t.add_file_from_host("rootfs/etc/" + rt.name + ".yaml", rt.config->resolved, 0644);
+    if (rt.name == "init") continue;
+    require_static(rt.binary.resolved, "runtimes." + rt.name);
+    t.add_file_from_host("rootfs/usr/bin/" + rt.name, rt.binary.resolved, 0755);
   }
   t.add_bytes("cmd", lines(spec.cmd), 0644);
   t.add_bytes("env", lines(spec.env), 0644);

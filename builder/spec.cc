@@ -77,9 +77,9 @@ RootfsItem parse_rootfs_item(const ConfigNode& n, const fs::path& dir, std::size
   RootfsItem item;
   item.key_path = "rootfs[" + std::to_string(index) + "]";
   auto source = [&](const char* key) {
-    ConfigNode s = n.required(key);
-    item.source_text = s.as_string();
-    item.source = resolve(dir, item.source_text);
+    InputPath p = resolve_single(n.required(key), dir);  // a glob must match exactly one path
+    item.source_text = p.text;
+    item.source = p.resolved;
   };
   if (n.has("directory") || n.has("tar") || n.has("oci")) {
     n.expect_keys({"directory", "tar", "oci", "dest"});

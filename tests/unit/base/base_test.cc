@@ -76,3 +76,16 @@ TEST_CASE("log records as JSON lines carry all fields") {
   std::string rec = log::format_record(log::Format::kJson, log::Level::kWarn, "rbuild", "hello", {{"k", "v"}}, 0);
   CHECK(rec == "{\"ts\":\"1970-01-01T00:00:00.000Z\",\"level\":\"warn\",\"component\":\"rbuild\",\"msg\":\"hello\",\"k\":\"v\"}\n");
 }
+
+TEST_CASE("UTF-8 validation (RFC 3629 examples) and the loader rejecting invalid text") {
+  CHECK(is_valid_utf8("plain ascii"));
+  CHECK(is_valid_utf8("\xe2\x82\xac"));            // U+20AC EURO SIGN
+  CHECK(is_valid_utf8("\xf0\x9f\x98\x80"));        // U+1F600
+  CHECK_FALSE(is_valid_utf8("\x8e"));                 // lone continuation byte
+  CHECK_FALSE(is_valid_utf8("\xc0\xaf"));            // overlong '/'
+  CHECK_FALSE(is_valid_utf8("\xed\xa0\x80"));        // surrogate U+D800
+  CHECK_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));    // above U+10FFFF
+  CHECK_FALSE(is_valid_utf8("\xe2\x82"));            // truncated
+  auto root = ConfigNode::load_string("name: a\x8e\nk: v\n", "u.yaml");  // a raw 0x8E byte
+  CHECK_THROWS_WITH(root.required("name").as_string(), Catch::Contains("u.yaml:1: name: not valid UTF-8"));
+}
