@@ -8,9 +8,9 @@
 namespace ef::eif {
 
 Description describe(const EifImage& image) {
-  auto crc = std::async(std::launch::async, [&] { return image.compute_crc(); });
   Description d;
-  d.measurements = image.measure();
+  std::uint32_t crc = 0;
+  d.measurements = image.measure(&crc);
   d.metadata = image.metadata();
   if (const Section* sig = image.find_first(SectionType::kSignature)) {
     d.is_signed = true;
@@ -24,7 +24,7 @@ Description describe(const EifImage& image) {
       d.signature_error = e.what();
     }
   }
-  d.crc_ok = crc.get() == image.header().crc32;
+  d.crc_ok = crc == image.header().crc32;
   return d;
 }
 

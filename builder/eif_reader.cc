@@ -126,9 +126,7 @@ void EifImage::check_crc() const {
   }
 }
 
-Measurements EifImage::measure() const {
-  // PCR0 covers every measured byte; PCR1 and PCR2 split the same bytes. Two
-  // threads, each reading through the page cache, keep wall time near one hash.
+Measurements EifImage::measure(std::uint32_t* crc_out) const {
   std::vector<const Section*> measured;
   for (const Section& s : sections_)
     if (s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk)
@@ -138,13 +136,27 @@ Measurements EifImage::measure() const {
     for (const Section* s : measured) stream_range(fd_.get(), s->data_offset, s->size, name_, [&](auto d) { pcr0.update(d); });
     return pcr0.finish();
   });
+  // Sections are contiguous after the header (open() checked it), so walking
+  // them in order covers every byte the CRC covers.
+  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0, nullptr, 0));
+  auto crc_feed = [&crc, crc_out](std::span<const std::uint8_t> d) {
+    if (crc_out) crc = static_cast<std::uint32_t>(::crc32(crc, d.data(), static_cast<uInt>(d.size())));
+  };
+  if (crc_out) stream_range(fd_.get(), 0, kCrcOffset, name_, crc_feed);
   PcrHasher pcr1, pcr2;
   bool first_ramdisk_done = false;
-  for (const Section* s : measured) {
+  for (const Section& s : sections_) {
+    if (crc_out) stream_range(fd_.get(), s.header_offset, kSectionHeaderSize, name_, crc_feed);
+    bool is_measured = s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk;
     PcrHasher& target = first_ramdisk_done ? pcr2 : pcr1;
-    stream_range(fd_.get(), s->data_offset, s->size, name_, [&](auto d) { target.update(d); });
-    if (s->type == SectionType::kRamdisk) first_ramdisk_done = true;
+    if (is_measured || crc_out)
+      stream_range(fd_.get(), s.data_offset, s.size, name_, [&](auto d) {
+        if (is_measured) target.update(d);
+        crc_feed(d);
+      });
+    if (s.type == SectionType::kRamdisk) first_ramdisk_done = true;
   }
+  if (crc_out) *crc_out = crc;
   Measurements m;
   m.pcr1 = pcr1.finish();
   m.pcr2 = pcr2.finish();

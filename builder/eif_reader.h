@@ -41,8 +41,10 @@ class EifImage {
   /// Throws FormatError at the crc field's offset when it does not match.
   void check_crc() const;
   /// PCR0, PCR1, PCR2 computed by streaming the measured sections (two
-  /// threads: the registers hash disjoint chains). PCR8 is not set here.
-  Measurements measure() const;
+  /// threads: PCR0 on one, PCR1/PCR2 on the other). PCR8 is not set here.
+  /// With `crc_out`, the second thread also computes the file's CRC-32 in the
+  /// same pass (so `rbuild describe` reads each byte once per core).
+  Measurements measure(std::uint32_t* crc_out = nullptr) const;
 
   /// Reads a section into memory; refuses sections above `limit` bytes.
   Bytes read_section(const Section& s, std::uint64_t limit = 64u << 20) const;
