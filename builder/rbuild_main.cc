@@ -1,4 +1,5 @@
 // rbuild: the hermetic, reproducible EIF builder. The command table only.
+#include "attest/verify_command.h"
 #include "base/cli.h"
 #include "base/log.h"
 #include "builder/commands.h"
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
       {"verify", "check an EIF's structure, CRC, signature, PCRs and provenance; optionally rebuild it", cmd_verify},
       {"describe", "print an EIF's measurements and metadata (nitro-cli describe-eif keys)", cmd_describe},
       {"pcr", "print the PCR of a file or of a signing certificate", cmd_pcr},
+      {"verify-attestation", "verify a Nitro attestation document offline: chain to the pinned root, ES384, policy",
+       [](std::vector<std::string> args) { return ef::attest::run_verify_attestation_command(std::move(args)); }},
       {"diff", "show what differs between two EIFs, down to files in the ramdisks", cmd_diff},
       {"extract", "unpack an EIF's sections and ramdisk trees into a directory", cmd_extract},
   };
