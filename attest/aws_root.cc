@@ -25,11 +25,16 @@ IwLz3/Y=
 
 std::string_view aws_root_pem() { return kPem.substr(1); }
 
-std::vector<std::uint8_t> aws_root_der() {
+static std::vector<std::uint8_t> load_der() {
   auto certs = ossl::certs_from_pem(aws_root_pem(), "compiled-in AWS root");
   auto der = ossl::cert_to_der(certs.at(0).get());
   if (to_hex(digest(HashAlgo::kSha256, der)) != kAwsRootSha256)
     throw Error("compiled-in AWS Nitro root does not match its pinned SHA-256 fingerprint");
+  return der;
+}
+
+std::vector<std::uint8_t> aws_root_der() {
+  static const std::vector<std::uint8_t> der = load_der();  // checked once
   return der;
 }
 

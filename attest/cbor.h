@@ -121,6 +121,9 @@ class Value {
   Map entries_;
 };
 
+/// v.diagnostic() cut to `max` characters (with "..."), for error messages about hostile input.
+std::string brief(const Value& v, std::size_t max = 64);
+
 // ---- Encoding -----------------------------------------------------------
 
 /// Appends the head of a data item: major type 0..7 and its argument, in the

@@ -166,7 +166,7 @@ Value Decoder::map(std::uint8_t ai, std::size_t start, std::size_t depth) {
     const std::size_t key_at = pos_;
     Value key = item(depth + 1);
     if (!limits_.allow_duplicate_keys && !seen.insert(encode(key)).second)
-      fail(key_at, "duplicate map key " + key.diagnostic());
+      fail(key_at, "duplicate map key " + brief(key));
     Value value = item(depth + 1);
     entries.emplace_back(std::move(key), std::move(value));
   };

@@ -294,6 +294,12 @@ std::string Value::diagnostic() const {
   return "?";
 }
 
+std::string brief(const Value& v, std::size_t max) {
+  std::string d = v.diagnostic();
+  if (d.size() > max) d = d.substr(0, max) + "...";
+  return d;
+}
+
 Value int_array_from_bytes(std::span<const std::uint8_t> b) {
   Value::Array items;
   items.reserve(b.size());

@@ -80,7 +80,7 @@ std::int64_t Sign1::alg() const {
   if (!protected_header.is_map()) throw Error("COSE: protected header is not a map");
   const cbor::Value* alg = protected_header.find(kAlgLabel);
   if (!alg) throw Error("COSE: protected header has no algorithm (label 1)");
-  if (!alg->is_integer()) throw Error("COSE: protected algorithm is not an integer: " + alg->diagnostic());
+  if (!alg->is_integer()) throw Error("COSE: protected algorithm is not an integer: " + cbor::brief(*alg));
   return alg->as_int();
 }
 

@@ -48,7 +48,7 @@ std::map<std::uint32_t, Bytes> read_pcrs(const FieldReader& r, const Value& v) {
     r.fail("field \"pcrs\" has " + std::to_string(entries.size()) + " entries, expected 1..32");
   std::map<std::uint32_t, Bytes> out;
   for (const auto& [key, value] : entries) {
-    if (!key.is_unsigned() || key.as_uint() >= 32) r.fail("PCR index " + key.diagnostic() + " is not an integer 0..31");
+    if (!key.is_unsigned() || key.as_uint() >= 32) r.fail("PCR index " + cbor::brief(key) + " is not an integer 0..31");
     const auto index = static_cast<std::uint32_t>(key.as_uint());
     if (!value.is_bytes()) r.fail("PCR" + std::to_string(index) + " is not a byte string");
     const std::size_t n = value.as_bytes().size();
@@ -74,7 +74,7 @@ AttestationDocument parse_document_payload(std::span<const std::uint8_t> payload
   for (const auto& [key, value] : map.as_map()) {
     bool known = false;
     for (const char* k : kKnown) known = known || (key.is_text() && key.as_text() == k);
-    if (!known) r.fail("unknown field " + key.diagnostic());
+    if (!known) r.fail("unknown field " + cbor::brief(key));
   }
 
   AttestationDocument doc;
@@ -82,7 +82,7 @@ AttestationDocument parse_document_payload(std::span<const std::uint8_t> payload
   if (!module_id.is_text() || module_id.as_text().empty()) r.fail("field \"module_id\" is not a non-empty text string");
   doc.module_id = module_id.as_text();
   const Value& digest = r.required("digest");
-  if (!digest.is_text() || digest.as_text() != "SHA384") r.fail("field \"digest\" is " + digest.diagnostic() + ", expected \"SHA384\"");
+  if (!digest.is_text() || digest.as_text() != "SHA384") r.fail("field \"digest\" is " + cbor::brief(digest) + ", expected \"SHA384\"");
   doc.digest = digest.as_text();
   const Value& ts = r.required("timestamp");
   if (!ts.is_unsigned() || ts.as_uint() == 0) r.fail("field \"timestamp\" is not a positive integer");

@@ -28,7 +28,7 @@ class Reader {
     if (v.is_text()) return {v.as_text(), Value::null()};
     if (v.is_map() && v.as_map().size() == 1 && v.as_map()[0].first.is_text())
       return {v.as_map()[0].first.as_text(), v.as_map()[0].second};
-    fail("expected a text string or a one-entry map naming the variant, found " + v.diagnostic().substr(0, 80));
+    fail("expected a text string or a one-entry map naming the variant, found " + cbor::brief(v));
   }
   const Value& field(const Value& body, std::string_view name) const {
     if (!body.is_map()) fail("variant body is not a map");

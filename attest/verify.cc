@@ -64,6 +64,46 @@ void check_policy(VerifyResult& r, const AttestationDocument& doc, const Policy&
 
 }  // namespace
 
+std::string printable(std::string_view s, std::size_t max) {
+  std::string out;
+  std::size_t i = 0;
+  auto escape = [&](unsigned char c) {
+    static const char* hex = "0123456789abcdef";
+    out += "\\x";
+    out += hex[c >> 4];
+    out += hex[c & 0xf];
+  };
+  while (i < s.size() && out.size() < max) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A well-formed multi-byte UTF-8 sequence passes; anything else is escaped.
+    std::size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (ok && len == 3) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && len == 4) {
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
+  if (i < s.size()) out += "...";
+  return out;
+}
+
 bool VerifyResult::ok() const {
   return !checks.empty() && std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.ok; });
 }
@@ -80,14 +120,14 @@ nlohmann::json VerifyResult::to_json() const {
   j["ok"] = ok();
   j["verification_time"] = format_rfc3339(verification_time_ms);
   j["checks"] = nlohmann::json::array();
-  for (const auto& c : checks) j["checks"].push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+  for (const auto& c : checks) j["checks"].push_back({{"name", c.name}, {"ok", c.ok}, {"detail", printable(c.detail)}});
   if (document) {
     const auto& d = *document;
     nlohmann::json pcrs = nlohmann::json::object();
     for (const auto& [i, v] : d.pcrs) pcrs[std::to_string(i)] = to_hex(v);
     auto opt = [](const std::optional<Bytes>& b) { return b ? nlohmann::json(to_hex(*b)) : nlohmann::json(nullptr); };
-    j["document"] = {{"module_id", d.module_id},
-                     {"digest", d.digest},
+    j["document"] = {{"module_id", printable(d.module_id)},
+                     {"digest", printable(d.digest)},
                      {"timestamp_ms", d.timestamp_ms},
                      {"timestamp", format_rfc3339(static_cast<std::int64_t>(d.timestamp_ms))},
                      {"pcrs", pcrs},

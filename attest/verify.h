@@ -56,6 +56,10 @@ struct VerifyResult {
   nlohmann::json to_json() const;
 };
 
+/// `s` safe for a terminal and for JSON: printable ASCII and well-formed UTF-8
+/// pass, other bytes become \xNN; cut to about `max` characters with "...".
+std::string printable(std::string_view s, std::size_t max = 512);
+
 /// Runs every check that its inputs allow (a COSE or payload failure stops the
 /// rest, which cannot be judged). ok() only when all pass.
 VerifyResult verify_attestation(std::span<const std::uint8_t> document_bytes, const VerifyOptions& options);

@@ -72,13 +72,13 @@ std::int64_t at_time(const std::string& at, TimeSource& source) {
 }
 
 void print_text(std::ostream& out, const std::string& doc, const VerifyResult& r) {
-  out << "attestation document " << doc << ": " << (r.ok() ? "OK" : "FAILED") << "\n";
+  out << "attestation document " << printable(doc) << ": " << (r.ok() ? "OK" : "FAILED") << "\n";
   std::size_t width = 0;
   for (const auto& c : r.checks) width = std::max(width, c.name.size());
   for (const auto& c : r.checks)
-    out << "  " << (c.ok ? "ok    " : "FAIL  ") << c.name << std::string(width - c.name.size() + 2, ' ') << c.detail << "\n";
+    out << "  " << (c.ok ? "ok    " : "FAIL  ") << c.name << std::string(width - c.name.size() + 2, ' ') << printable(c.detail) << "\n";
   if (r.document) {
-    out << "  module_id  " << r.document->module_id << "\n  timestamp  "
+    out << "  module_id  " << printable(r.document->module_id) << "\n  timestamp  "
         << format_rfc3339(static_cast<std::int64_t>(r.document->timestamp_ms)) << "\n";
     for (const auto& [i, v] : r.document->pcrs) {
       if (std::all_of(v.begin(), v.end(), [](std::uint8_t b) { return b == 0; })) continue;

@@ -337,3 +337,17 @@ TEST_CASE("timefmt: RFC 3339 and durations") {
   CHECK_THROWS(parse_duration("5y"));
   CHECK_THROWS(parse_duration("m"));
 }
+
+TEST_CASE("verify: printable() keeps UTF-8 and escapes everything else") {
+  CHECK(printable("abc \xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80") == "abc \xc3\xbc \xe2\x82\xac \xf0\x9f\x98\x80");
+  CHECK(printable("a\x1b[31m") == "a\\x1b[31m");
+  CHECK(printable("\xff\xc3") == "\\xff\\xc3");
+  CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+  CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");          // overlong
+  CHECK(printable(std::string(600, 'x')).size() == 515);
+  // A document whose module_id is not UTF-8 still yields valid JSON.
+  const Bytes doc = read_file(kDocs / "evervault_2022-10-13_nondebug.cbor");
+  const Bytes bad = with_document(doc, [](AttestationDocument& d) { d.module_id = "i-\xff\x01"; });
+  const std::string json = verify_attestation(bad, at_doc_time()).to_json().dump();
+  CHECK_THAT(json, Catch::Contains("i-\\\\xff\\\\x01"));
+}
