@@ -12,13 +12,18 @@ idle=${PF_BENCH_IDLE:-9000}             # the fd limit (ulimit -n) caps this; ea
 dir=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
+fail_log() { echo "blast through $1 failed" >&2; cat "$dir"/*.log >&2; }
 ulimit -n "$(ulimit -Hn)"
 addr_of() { for i in $(seq 50); do grep -q listening "$1" && break; sleep 0.1; done; awk '/listening/ {print $2}' "$1"; }
 
 "$peer" sink tcp:127.0.0.1:0 > "$dir/sink.log" & pids+=($!)
 "$peer" echo tcp:127.0.0.1:0 > "$dir/echo.log" & pids+=($!)
 sink=$(addr_of "$dir/sink.log"); echo_addr=$(addr_of "$dir/echo.log")
-base=$((30000 + $$ % 10000))
+# four consecutive ports below the ephemeral range, unused in any state
+while :; do
+  base=$((20000 + RANDOM % 12000))
+  ss -Htan | awk '{print $4}' | grep -Eq ":($base|$((base + 1))|$((base + 2))|$((base + 3)))\$" || break
+done
 cat > "$dir/pf.yaml" <<YAML
 workers: 2
 forwards:
@@ -30,7 +35,7 @@ socat TCP-LISTEN:$((base + 2)),fork,reuseaddr,backlog=1024 TCP:$sink & pids+=($!
 socat TCP-LISTEN:$((base + 3)),fork,reuseaddr,backlog=1024 TCP:$echo_addr & pids+=($!)
 sleep 0.5
 
-gbit() { "$peer" blast "tcp:$1" --bytes "$bytes" --streams "$2" | sed -n 's/.*gbit_per_s=\([0-9.]*\).*/\1/p'; }
+gbit() { { "$peer" blast "tcp:$1" --bytes "$bytes" --streams "$2" || fail_log "$1"; } | sed -n 's/.*gbit_per_s=\([0-9.]*\).*/\1/p'; }
 lat() { "$peer" rr "tcp:$1" --count 20000; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 

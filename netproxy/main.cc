@@ -87,30 +87,13 @@ int cmd_check(std::vector<std::string> args) {
   return 0;
 }
 
-// "--allow 10.0.0.0/8:443" / "--allow example.com" / "--deny 169.254.0.0/16".
-PolicyRule flag_rule(const std::string& text) {
-  PolicyRule r;
-  std::string target = text, ports;
-  std::size_t colon = text.rfind(':');
-  if (colon != std::string::npos && text.find(':') == colon) target = text.substr(0, colon), ports = text.substr(colon + 1);
-  if (!ports.empty()) r.ports.push_back(PortRange::parse(ports));
-  bool is_cidr = target.find_first_not_of("0123456789./:abcdefABCDEF") == std::string::npos &&
-                 target.find_first_of("0123456789") != std::string::npos;
-  if (target != "*" && !target.empty()) {
-    if (is_cidr) r.cidrs.push_back(Cidr::parse(target));
-    else r.hosts.push_back(target);
-  }
-  r.text = text;
-  return r;
-}
-
 int cmd_forward(std::vector<std::string> args) {
   CLI::App app("Serve one forward given by flags (see 'pf-proxy --help' for the modes).", "pf-proxy forward");
   std::string mode = "forward", listen, connect, dial_host, metrics, connect_timeout = "10s", idle_timeout = "0";
   std::vector<std::string> allow, deny;
   std::vector<std::uint16_t> ports;
   int workers = 2;
-  std::size_t max_connections = 10000;
+  std::size_t max_connections = 10000, buffer_size = 256 * 1024;
   bool copy = false, json = false;
   app.add_option("-m,--mode", mode, "forward|transparent|ingress|dialer|udp-to-stream|stream-to-udp");
   app.add_option("-l,--listen", listen, "endpoint to listen on")->required();
@@ -124,6 +107,8 @@ int cmd_forward(std::vector<std::string> args) {
   app.add_option("--max-connections", max_connections, "refuse connections beyond this many");
   app.add_option("--connect-timeout", connect_timeout, "e.g. 10s");
   app.add_option("--idle-timeout", idle_timeout, "close after this long without traffic (0 = never)");
+  app.add_option("--buffer-size", buffer_size, "bytes in flight per direction (pipe or buffer)")
+      ->check(CLI::Range(std::size_t(4096), std::size_t(64) << 20));
   app.add_flag("--copy", copy, "copy through a buffer instead of splice");
   app.add_flag("--json-logs", json, "log JSON lines");
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
@@ -134,13 +119,14 @@ int cmd_forward(std::vector<std::string> args) {
   if (!connect.empty()) f.connect = parse_endpoint(connect);
   f.ports = ports;
   f.dial_host = dial_host;
-  for (const auto& a : allow) f.policy.allow.push_back(flag_rule(a));
-  for (const auto& d : deny) f.policy.deny.push_back(flag_rule(d));
+  for (const auto& a : allow) f.policy.allow.push_back(PolicyRule::parse_flag(a));
+  for (const auto& d : deny) f.policy.deny.push_back(PolicyRule::parse_flag(d));
   f.policy.default_allow = allow.empty();
   f.max_connections = max_connections;
   f.connect_timeout = parse_duration(connect_timeout);
   f.idle_timeout = parse_duration(idle_timeout);
   f.zero_copy = !copy;
+  f.buffer_size = buffer_size;
   Config c;
   c.workers = workers;
   c.log_format = json ? log::Format::kJson : log::Format::kText;

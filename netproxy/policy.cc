@@ -66,6 +66,33 @@ PortRange PortRange::parse(const std::string& text) {
   return r;
 }
 
+PolicyRule PolicyRule::parse_flag(const std::string& text) {
+  PolicyRule r;
+  r.text = text;
+  std::string target = text, ports;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string::npos) throw Error("bad rule '" + text + "': missing ']'");
+    target = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') throw Error("bad rule '" + text + "': expected ':' after ']'");
+      ports = text.substr(close + 2);
+    }
+  } else if (std::size_t colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
+    target = text.substr(0, colon);  // exactly one ':' = a port; more = a bare IPv6 CIDR
+    ports = text.substr(colon + 1);
+  }
+  if (!ports.empty()) r.ports.push_back(PortRange::parse(ports));
+  if (target.empty() || target == "*") return r;
+  std::uint8_t probe[16];
+  std::string address = target.substr(0, target.find('/'));
+  if (inet_pton(AF_INET, address.c_str(), probe) == 1 || inet_pton(AF_INET6, address.c_str(), probe) == 1)
+    r.cidrs.push_back(Cidr::parse(target));
+  else
+    r.hosts.push_back(target);
+  return r;
+}
+
 namespace {
 
 std::vector<std::string> one_or_many(const ConfigNode& node) {

@@ -39,6 +39,10 @@ struct PolicyRule {
   std::vector<std::string> hosts;
   std::vector<PortRange> ports;
   std::string text;  ///< as written, for logs
+
+  /// The command-line form: "CIDR[:PORT[-PORT]]", "HOST[:PORT[-PORT]]", "*:PORT", "[V6CIDR]:PORT"
+  /// or a bare IPv6 CIDR (no port).
+  static PolicyRule parse_flag(const std::string& text);
 };
 
 struct Decision {

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,30 +85,40 @@ UniqueFd dial_blocking(const SockAddr& a) {
 }
 
 // Discards everything; after the client's EOF replies with one byte and closes.
+// One thread, poll-driven, so 100 streams do not outnumber the proxy's threads.
 int cmd_sink(std::vector<std::string> args) {
   CLI::App app("Sink server: reads to EOF, answers one byte.", "pf-peer sink");
   std::string listen;
   app.add_option("listen", listen, "endpoint")->required();
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
   UniqueFd l = listen_stream(parse_endpoint(listen));
-  int flags = ::fcntl(l.get(), F_GETFL);
-  ::fcntl(l.get(), F_SETFL, flags & ~O_NONBLOCK);
   std::printf("listening %s\n", local_address(l.get()).to_string().c_str());
   std::fflush(stdout);
+  std::vector<UniqueFd> conns;
+  std::vector<char> buf(1 << 18);
   for (;;) {
-    int fd = ::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::thread([fd] {
-      UniqueFd c(fd);
-      std::vector<char> buf(1 << 18);
-      while (::recv(fd, buf.data(), buf.size(), 0) > 0) {
+    std::vector<pollfd> fds = {{l.get(), POLLIN, 0}};
+    for (auto& c : conns) fds.push_back({c.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents)
+      for (int fd; (fd = ::accept4(l.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;)
+        conns.emplace_back(fd);
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      ssize_t n;
+      while ((n = ::recv(fds[i].fd, buf.data(), buf.size(), 0)) > 0) {
       }
-      ::send(fd, "k", 1, MSG_NOSIGNAL);
-    }).detach();
+      if (n == 0) ::send(fds[i].fd, "k", 1, MSG_NOSIGNAL);
+      if (n == 0 || errno != EAGAIN)
+        for (auto& c : conns)
+          if (c.get() == fds[i].fd) c.reset();
+    }
+    std::erase_if(conns, [](const UniqueFd& c) { return !c.valid(); });
   }
 }
 
-// S streams at once, each sending bytes/S and waiting for the sink's answer.
+// S streams at once from one poll-driven thread, each sending bytes/S and
+// waiting for the sink's answer.
 int cmd_blast(std::vector<std::string> args) {
   CLI::App app("Throughput: streams sending to a sink.", "pf-peer blast");
   std::string target;
@@ -118,31 +129,51 @@ int cmd_blast(std::vector<std::string> args) {
   app.add_option("--streams", streams, "parallel streams");
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
   SockAddr a = resolve(parse_endpoint(target));
-  std::atomic<int> failures{0};
+  struct Stream {
+    UniqueFd fd;
+    std::uint64_t left;
+    bool shut = false, done = false;
+  };
+  std::vector<Stream> all;
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int i = 0; i < streams; ++i)
-    threads.emplace_back([&, per = bytes / static_cast<std::uint64_t>(streams)] {
-      try {
-        UniqueFd fd = dial_blocking(a);
-        static const std::vector<char> chunk(1 << 18, 'x');
-        std::uint64_t left = per;
-        while (left > 0) {
-          ssize_t n = ::send(fd.get(), chunk.data(), std::min<std::uint64_t>(left, chunk.size()), MSG_NOSIGNAL);
-          if (n <= 0) throw Error("send failed");
-          left -= static_cast<std::uint64_t>(n);
-        }
-        ::shutdown(fd.get(), SHUT_WR);
+  for (int i = 0; i < streams; ++i) {
+    UniqueFd fd = dial_blocking(a);
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+    all.push_back({std::move(fd), bytes / static_cast<std::uint64_t>(streams)});
+  }
+  static const std::vector<char> chunk(1 << 18, 'x');
+  int failures = 0, remaining = streams;
+  while (remaining > 0) {
+    std::vector<pollfd> fds;
+    std::vector<Stream*> owners;
+    for (auto& s : all)
+      if (!s.done) fds.push_back({s.fd.get(), static_cast<short>(s.shut ? POLLIN : POLLOUT), 0}), owners.push_back(&s);
+    ::poll(fds.data(), fds.size(), 10000);
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      Stream& s = *owners[i];
+      if (!fds[i].revents) continue;
+      if (s.shut) {
         char k;
-        if (::recv(fd.get(), &k, 1, 0) != 1) throw Error("no answer from sink");
-      } catch (const std::exception&) {
-        ++failures;
+        ssize_t n = ::recv(s.fd.get(), &k, 1, 0);
+        if (n < 0 && errno == EAGAIN) continue;
+        failures += n == 1 ? 0 : 1;
+        s.done = true, --remaining;
+        continue;
       }
-    });
-  for (auto& t : threads) t.join();
+      while (s.left > 0) {
+        ssize_t n = ::send(s.fd.get(), chunk.data(), std::min<std::uint64_t>(s.left, chunk.size()), MSG_NOSIGNAL);
+        if (n <= 0) {
+          if (n < 0 && errno != EAGAIN) ++failures, s.done = true, --remaining;
+          break;
+        }
+        s.left -= static_cast<std::uint64_t>(n);
+      }
+      if (s.left == 0 && !s.done) ::shutdown(s.fd.get(), SHUT_WR), s.shut = true;
+    }
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("streams=%d bytes=%llu seconds=%.3f gbit_per_s=%.2f failures=%d\n", streams,
-              static_cast<unsigned long long>(bytes), secs, bytes * 8 / secs / 1e9, failures.load());
+              static_cast<unsigned long long>(bytes), secs, bytes * 8 / secs / 1e9, failures);
   return failures == 0 ? 0 : 1;
 }
 

@@ -12,7 +12,10 @@ trap cleanup EXIT
 for i in $(seq 50); do grep -q listening "$dir/echo.log" && break; sleep 0.1; done
 echo_addr=$(awk '/listening/ {print $2}' "$dir/echo.log")
 "$proxy" forward --listen "unix:$dir/v.sock" --connect "tcp:$echo_addr" 2> "$dir/inner.log" & pids+=($!)
-port=$((20000 + $$ % 20000))
+while :; do  # a port below the ephemeral range, unused in any state
+  port=$((20000 + RANDOM % 12000))
+  ss -Htan | awk '{print $4}' | grep -q ":$port\$" || break
+done
 "$proxy" forward --listen "tcp:127.0.0.1:$port" --connect "unix:$dir/v.sock" 2> "$dir/outer.log" & pids+=($!)
 for i in $(seq 50); do [ -S "$dir/v.sock" ] && grep -q started "$dir/outer.log" && break; sleep 0.1; done
 "$peer" check "tcp:127.0.0.1:$port" --size "$bytes" --count 1

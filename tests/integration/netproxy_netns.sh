@@ -5,10 +5,11 @@
 #   host ns: pf-proxy dialer (policy) ── veth ──▶ internet ns: servers on 10.99.0.2/.3 and fd99::2
 # Checks: original destination honoured (address and port, IPv4 and IPv6), the
 # policy refuses a denied port, payloads intact under concurrency.
-# usage: netproxy_netns.sh PF_PROXY PF_PEER      (needs root; exits 77 = skipped otherwise)
+# usage: netproxy_netns.sh PF_PROXY PF_PEER [iptables|nft]   (needs root; exits 77 = skipped otherwise)
 set -euo pipefail
-proxy=$(realpath "$1"); peer=$(realpath "$2")
-[ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v iptables >/dev/null || { echo "skip: needs root, ip, iptables"; exit 77; }
+proxy=$(realpath "$1"); peer=$(realpath "$2"); firewall=${3:-iptables}
+nft_flag=""; [ "$firewall" = nft ] && nft_flag=--nft
+[ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v "$firewall" >/dev/null || { echo "skip: needs root, ip, $firewall"; exit 77; }
 tag=pf$$
 enc=$tag-enc; host=$tag-host; net=$tag-net
 dir=$(mktemp -d)
@@ -77,7 +78,7 @@ forwards:
     connect: unix:$dir/egress.sock
 YAML
 ip netns exec "$enc" "$proxy" run --config "$dir/enclave.yaml" > "$dir/enclave.log" 2>&1 & pids+=($!)
-ip netns exec "$enc" "$proxy" rules --egress-port 3128 --apply
+ip netns exec "$enc" "$proxy" rules --egress-port 3128 $nft_flag --apply
 
 for i in $(seq 50); do
   [ -S "$dir/egress.sock" ] && ip netns exec "$enc" "$proxy" rules --egress-port 3128 >/dev/null && \
@@ -105,4 +106,4 @@ grep -q "connection denied by policy.*10.99.0.2:8081" "$dir/host.log" || fail "d
 inside "$peer" check tcp:10.99.0.2:8080 --count 300 --max 300000 --concurrency 100 || fail "integrity through transparent egress"
 metrics=$(ip netns exec "$host" socat -T 5 - TCP:127.0.0.1:9101 <<< $'GET /metrics HTTP/1.0\r\n\r\n')
 grep -q 'pf_proxy_errors_total{forward="egress",kind="policy"} 1' <<< "$metrics" || fail "policy metric: $metrics"
-echo "netns transparent egress: all checks passed"
+echo "netns transparent egress ($firewall): all checks passed"

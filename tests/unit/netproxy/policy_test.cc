@@ -139,3 +139,24 @@ TEST_CASE("the shipped example configurations load") {
   CHECK_FALSE(host.forwards[1].policy.decide(OriginalDst{4, {93, 184, 216, 34}, 80}).allowed);
   CHECK(host.forwards[1].policy.refresh_seconds() == 60);
 }
+
+TEST_CASE("command-line rules") {
+  PolicyRule a = PolicyRule::parse_flag("10.0.0.0/8:443");
+  REQUIRE(a.cidrs.size() == 1);
+  CHECK(a.cidrs[0].to_string() == "10.0.0.0/8");
+  REQUIRE(a.ports.size() == 1);
+  CHECK((a.ports[0].low == 443 && a.ports[0].high == 443));
+  PolicyRule b = PolicyRule::parse_flag("s3.amazonaws.com:8000-8100");
+  CHECK(b.hosts == std::vector<std::string>{"s3.amazonaws.com"});
+  CHECK((b.ports[0].low == 8000 && b.ports[0].high == 8100));
+  PolicyRule c = PolicyRule::parse_flag("*:22");
+  CHECK((c.cidrs.empty() && c.hosts.empty() && c.ports.size() == 1));
+  PolicyRule d = PolicyRule::parse_flag("2001:db8::/32");
+  CHECK((d.cidrs.size() == 1 && d.cidrs[0].version == 6 && d.ports.empty()));
+  PolicyRule e = PolicyRule::parse_flag("[2001:db8::/32]:443");
+  CHECK((e.cidrs.size() == 1 && e.ports.size() == 1));
+  PolicyRule f = PolicyRule::parse_flag("169.254.169.254");
+  CHECK((f.cidrs.size() == 1 && f.cidrs[0].prefix == 32 && f.ports.empty()));
+  CHECK_THROWS(PolicyRule::parse_flag("10.0.0.0/8:http"));
+  CHECK_THROWS(PolicyRule::parse_flag("[::1:80"));
+}

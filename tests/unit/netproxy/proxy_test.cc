@@ -331,3 +331,27 @@ TEST_CASE("connect timeout: an upstream that never answers the handshake") {
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
   CHECK_THAT(p.metrics().render(), Catch::Contains("kind=\"connect_timeout\"} 1"));
 }
+
+TEST_CASE("IPv6: ingress on [::1] → dialer → [::1]:SAME_PORT, header family 6") {
+  UniqueFd probe(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  SockAddr loop6 = resolve(parse_endpoint("tcp:[::1]:0"));
+  if (::bind(probe.get(), loop6.get(), loop6.length) != 0) return;  // no IPv6 loopback here
+  probe.reset();
+  EchoServer echo("tcp:[::1]:0");
+  std::uint16_t port = echo.address().port();
+  std::string sock = temp_socket("v6");
+  ForwardSpec dialer = forward("in6", Mode::kDialer, "unix:" + sock, std::nullopt);
+  dialer.policy.default_allow = false;
+  dialer.policy.allow.push_back(PolicyRule::parse_flag("::1/128"));
+  Proxy enclave(one(dialer));
+  enclave.start();
+  // The client names [::1]:port in a hand-made family-6 header: 6, 15 zero bytes and 01 reversed, port LE.
+  std::vector<std::uint8_t> header(19, 0);
+  header[0] = 6;
+  header[1] = 1;  // ::1 as a little-endian u128: the low byte first
+  header[17] = static_cast<std::uint8_t>(port & 0xff);
+  header[18] = static_cast<std::uint8_t>(port >> 8);
+  ClientResult r = run_echo_clients(resolve(parse_endpoint("unix:" + sock)), random_sizes(10, 100000, 6), 5, header);
+  CHECK(r.ok == 10);
+  CHECK(r.failed == 0);
+}
