@@ -16,6 +16,7 @@
 #include "builder/eif_signature.h"
 #include "builder/eif_writer.h"
 #include "builder/elf_info.h"
+#include "builder/image_closure.h"
 #include "builder/fs_tree.h"
 #include "builder/input_digest.h"
 #include "builder/kernel_info.h"
@@ -49,8 +50,8 @@ const LockedInput& locked(const Lock& lock, const std::string& name) {
   throw Error("input " + name + " is missing from the lock");
 }
 
-/// Runtimes run where no shared library exists (/init before the root switch,
-/// a busybox rootfs after it): they must be static.
+/// init runs as /init of the first ramdisk, before any root holding shared
+/// libraries exists: it must be static.
 void require_static(const fs::path& binary, const std::string& what) {
   if (auto interp = elf_interpreter(binary))
     throw Error(what + ": " + binary.string() + " is dynamically linked (interpreter " + *interp +
@@ -111,9 +112,13 @@ FsTree second_ramdisk(const Spec& spec, const Lock& lock, const rootfs::ContentC
   for (const Runtime& rt : spec.runtimes) {
     if (rt.config) t.add_file_from_host("rootfs/etc/" + rt.name + ".yaml", rt.config->resolved, 0644);
     if (rt.name == "init") continue;
-    require_static(rt.binary.resolved, "runtimes." + rt.name);
     t.add_file_from_host("rootfs/usr/bin/" + rt.name, rt.binary.resolved, 0755);
   }
+  // Runtimes start after the switch into rootfs: a dynamically linked one is
+  // fine when the image holds its loader and libraries.
+  const char* triplet = spec.arch == Arch::kAarch64 ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  for (const Runtime& rt : spec.runtimes)
+    if (rt.name != "init") require_runnable(t, "rootfs", "/usr/bin/" + rt.name, triplet, "runtimes." + rt.name);
   t.add_bytes("cmd", lines(spec.cmd), 0644);
   t.add_bytes("env", lines(spec.env), 0644);
   return t;

@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "base/atomic_file.h"
@@ -28,4 +30,58 @@ TEST_CASE("scripts are not ELF; truncated ELF headers are errors") {
   write_file_atomic(dir / "bad", std::string_view(reinterpret_cast<const char*>(ls.data()), 4096));
   CHECK_THROWS_AS(build::elf_interpreter(dir / "bad"), FormatError);
   fs::remove_all(dir);
+}
+
+namespace {
+/// DT_NEEDED as binutils' readelf reports it: the independent reference.
+std::vector<std::string> readelf_needed(const std::string& path) {
+  std::vector<std::string> names;
+  FILE* p = popen(("readelf -d " + path).c_str(), "r");
+  REQUIRE(p != nullptr);
+  char line[1024];
+  while (fgets(line, sizeof line, p)) {
+    std::string l(line);
+    auto at = l.find("Shared library: [");
+    if (at == std::string::npos) continue;
+    at += 17;
+    names.push_back(l.substr(at, l.find(']', at) - at));
+  }
+  pclose(p);
+  return names;
+}
+}  // namespace
+
+TEST_CASE("DT_NEEDED sonames match readelf for binaries and libraries") {
+  for (const char* path : {"/bin/ls", "/usr/bin/openssl", "/lib/x86_64-linux-gnu/libssl.so.3", "/bin/busybox"}) {
+    INFO(path);
+    auto info = build::read_elf_link_info(path);
+    CHECK(info.is_elf);
+    CHECK(info.needed == readelf_needed(path));
+  }
+  CHECK_FALSE(build::read_elf_link_info("/lib/x86_64-linux-gnu/libssl.so.3").interpreter.has_value());
+  CHECK(build::read_elf_link_info("/bin/busybox").needed.empty());
+}
+
+TEST_CASE("a DT_STRTAB outside every loaded segment is an error with an offset") {
+  Bytes ls = read_file("/bin/ls");
+  // Corrupt every DT_STRTAB value in the dynamic section found through readelf's view of the
+  // program headers: scan for the tag (5) and point it far outside the file.
+  auto info = build::parse_elf_link_info(ls, "ls");
+  REQUIRE_FALSE(info.needed.empty());
+  bool changed = false;
+  for (std::size_t at = 0; at + 16 <= ls.size(); at += 8) {
+    std::uint64_t tag = 0;
+    std::memcpy(&tag, &ls[at], 8);
+    std::uint64_t next_tag = 0;
+    if (at + 24 <= ls.size()) std::memcpy(&next_tag, &ls[at + 16], 8);
+    // DT_STRTAB followed by DT_SYMTAB (6) is how the linker lays out .dynamic.
+    if (tag == 5 && next_tag == 6) {
+      std::uint64_t far = 0x7fff00000000ull;
+      std::memcpy(&ls[at + 8], &far, 8);
+      changed = true;
+      break;
+    }
+  }
+  REQUIRE(changed);
+  CHECK_THROWS_AS(build::parse_elf_link_info(ls, "ls"), FormatError);
 }
