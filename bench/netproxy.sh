@@ -35,14 +35,33 @@ socat TCP-LISTEN:$((base + 2)),fork,reuseaddr,backlog=1024 TCP:$sink & pids+=($!
 socat TCP-LISTEN:$((base + 3)),fork,reuseaddr,backlog=1024 TCP:$echo_addr & pids+=($!)
 sleep 0.5
 
-gbit() { { "$peer" blast "tcp:$1" --bytes "$bytes" --streams "$2" || fail_log "$1"; } | sed -n 's/.*gbit_per_s=\([0-9.]*\).*/\1/p'; }
+# CPU cost: on two cores the blast, the sink and a forwarder compete for the same
+# CPUs, so besides Gbit/s each path reports the CPU seconds (user+sys of every
+# process on it, socat's forked children included) spent per GiB moved.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+sink_pid=${pids[0]}; socat_pid=${pids[3]}
+last_cpu=0 rate=0
+gbit() {
+  local fwd=${3:-} s0 f0 t
+  s0=$(ticks "$sink_pid"); f0=0; [ -n "$fwd" ] && f0=$(ticks "$fwd")
+  TIMEFORMAT='%U %S'
+  { time "$peer" blast "tcp:$1" --bytes "$bytes" --streams "$2" > "$dir/blast.out"; } 2> "$dir/time.out" || fail_log "$1"
+  t=$(tail -1 "$dir/time.out")
+  rate=$(sed -n 's/.*gbit_per_s=\([0-9.]*\).*/\1/p' "$dir/blast.out")
+  local s1 f1; s1=$(ticks "$sink_pid"); f1=0; [ -n "$fwd" ] && f1=$(ticks "$fwd")
+  last_cpu=$(awk -v t="$t" -v s=$((s1 - s0)) -v f=$((f1 - f0)) -v b="$bytes" \
+    'BEGIN { split(t, u, " "); printf "%.3f", (u[1] + u[2] + (s + f) / 100) / (b / 1073741824) }')
+}
 lat() { "$peer" rr "tcp:$1" --count 20000; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 printf "%-28s %10s %10s %10s %12s %12s\n" metric direct pf-proxy socat "pf/direct" "pf/socat"
 for streams in 1 100; do
-  d=$(gbit "$sink" $streams); p=$(gbit "127.0.0.1:$base" $streams); s=$(gbit "127.0.0.1:$((base + 2))" $streams)
+  gbit "$sink" $streams; d=$rate dc=$last_cpu
+  gbit "127.0.0.1:$base" $streams "$proxy_pid"; p=$rate pc=$last_cpu
+  gbit "127.0.0.1:$((base + 2))" $streams "$socat_pid"; s=$rate sc=$last_cpu
   printf "%-28s %10s %10s %10s %12s %12s\n" "throughput ${streams} stream(s) Gbit/s" "$d" "$p" "$s" "$(ratio "$p" "$d")" "$(ratio "$p" "$s")"
+  printf "%-28s %10s %10s %10s %12s %12s\n" "  CPU s/GiB, whole path" "$dc" "$pc" "$sc" "$(ratio "$pc" "$dc")" "$(ratio "$pc" "$sc")"
 done
 read -r _ d50 d99 <<< "$(lat "$echo_addr" | sed 's/count=\([0-9]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\)/\1 \2 \3/')"
 read -r _ p50 p99 <<< "$(lat "127.0.0.1:$((base + 1))" | sed 's/count=\([0-9]*\) p50_us=\([0-9.]*\) p99_us=\([0-9.]*\)/\1 \2 \3/')"
