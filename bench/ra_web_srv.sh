@@ -14,6 +14,7 @@ for t in wrk nginx openssl curl python3; do command -v $t >/dev/null || { echo "
 THREADS=$(nproc)
 CONNS=${CONNS:-64}
 TMP=$(mktemp -d /tmp/ef-bench-websrv-XXXXXX)
+chmod 755 "$TMP"  # nginx workers (nobody when started as root) read the static files
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -77,8 +78,8 @@ CONF
 nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 for _ in $(seq 100); do curl -skf "https://127.0.0.1:$N_TLS/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-cmp -s <(curl -sk "https://127.0.0.1:$N_TLS/v1/pcrs") <(curl -sk "https://127.0.0.1:$P_TLS/v1/pcrs") ||
-  { echo "nginx and ra-web-srv bodies differ" >&2; exit 1; }
+cmp <(curl -sk "https://127.0.0.1:$N_TLS/v1/pcrs") <(curl -sk "https://127.0.0.1:$P_TLS/v1/pcrs") ||
+  { echo "nginx and ra-web-srv bodies differ" >&2; cat "$TMP/nginx/logs/error.log" >&2; curl -skv "https://127.0.0.1:$N_TLS/v1/pcrs" >&2; exit 1; }
 
 # run URL -> "req/s p99_ms"
 run() {
