@@ -29,6 +29,9 @@ NsmSetup open_nsm(const Config& config) {
         std::make_unique<nsm::NsmClient>(std::make_unique<nsm::DevNsmTransport>(config.nsm_device.c_str())));
     return s;
   }
+  if (config.nsm_mode == NsmMode::kSimulated)
+    log::warn("using the SIMULATED NSM (nsm.mode: simulated): documents chain to a development CA, not to AWS",
+              {{"state_dir", config.nsm_state_dir}});
   const std::filesystem::path dir = config.nsm_state_dir;
   std::map<std::uint16_t, attest::Bytes> boot;
   const auto pcrs_json = dir / "pcrs.json";
