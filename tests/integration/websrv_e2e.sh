@@ -43,7 +43,7 @@ expect_fail "bad.yaml:3.*unknown key" "$SRV" check-config "$TMP/bad.yaml"
 
 "$SRV" --config "$TMP/cfg.yaml" > "$TMP/log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$TMP"' EXIT
 for _ in $(seq 100); do curl -skf "$B/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -skf "$B/healthz" | grep -q '"ok"' || { cat "$TMP/log"; fail "server did not come up"; }
 grep -q "SIMULATED\|simulated" "$TMP/log" || fail "no simulated-NSM line in the start log"
