@@ -17,6 +17,7 @@ namespace {
 using json = nlohmann::json;
 
 struct Call {
+  const Api& api;
   const ApiContext& ctx;
   const ApiRequest& req;
   const Query& query;
@@ -171,17 +172,30 @@ ApiResponse metrics(const Call& c) {
 
 ApiResponse pcrs(const Call& c) {
   c.query.allow_only({});
+  if (auto cached = c.api.pcr_cache()) {
+    ApiResponse r;
+    r.body = c.cbor ? cached->cbor : cached->json;
+    if (c.cbor) r.content_type = "application/cbor";
+    return r;
+  }
   const auto desc = c.ctx.nsm->describe_nsm();
   std::vector<std::uint16_t> indexes;
   for (std::uint16_t i = 0; i < 16; ++i) indexes.push_back(i);
   for (auto i : desc.locked_pcrs)
     if (i >= 16) indexes.push_back(i);
   json list = json::array();
+  bool all_locked = true;
   for (auto i : indexes) {
     const auto p = c.ctx.nsm->describe_pcr(i);
     list.push_back({{"index", i}, {"value", hex(p.data)}, {"locked", p.lock}});
+    all_locked = all_locked && p.lock;
   }
-  return reply(c, 200, {{"digest", desc.digest}, {"pcrs", list}});
+  const json j = {{"digest", desc.digest}, {"pcrs", list}};
+  if (all_locked) {
+    const auto cbor = json::to_cbor(j);
+    c.api.set_pcr_cache(std::make_shared<const Api::PcrCache>(Api::PcrCache{dump(j) + "\n", std::string(cbor.begin(), cbor.end())}));
+  }
+  return reply(c, 200, j);
 }
 
 ApiResponse attestation(const Call& c) {
@@ -420,6 +434,16 @@ bool wants_cbor(std::string_view accept) { return accept.find("application/cbor"
 
 Api::Api(ApiContext ctx) : ctx_(std::move(ctx)) {}
 
+std::shared_ptr<const Api::PcrCache> Api::pcr_cache() const {
+  std::lock_guard lock(pcr_mu_);
+  return pcr_cache_;
+}
+
+void Api::set_pcr_cache(std::shared_ptr<const PcrCache> cache) const {
+  std::lock_guard lock(pcr_mu_);
+  pcr_cache_ = std::move(cache);
+}
+
 std::vector<std::string> Api::route_names() {
   std::vector<std::string> out;
   for (const auto& r : kRoutes) out.emplace_back(r.path);
@@ -450,7 +474,7 @@ ApiResponse Api::handle(const ApiRequest& request) const {
       return r;
     }
     if (match->method == "GET" && !request.body.empty()) bad_request("body", "GET takes no body");
-    ApiResponse r = match->handler(Call{ctx_, request, target.query, cbor});
+    ApiResponse r = match->handler(Call{*this, ctx_, request, target.query, cbor});
     r.route = route_index;
     return r;
   } catch (const HttpError& e) {

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,8 +84,18 @@ class Api {
 
   const ApiContext& context() const { return ctx_; }
 
+ /// GET /v1/pcrs bodies (JSON, CBOR) once every listed PCR is locked: locked
+  /// PCRs cannot change, so they are read from the module once.
+  struct PcrCache {
+    std::string json, cbor;
+  };
+  std::shared_ptr<const PcrCache> pcr_cache() const;
+  void set_pcr_cache(std::shared_ptr<const PcrCache> cache) const;
+
  private:
   ApiContext ctx_;
+  mutable std::mutex pcr_mu_;
+  mutable std::shared_ptr<const PcrCache> pcr_cache_;
 };
 
 /// True when the Accept header asks for CBOR ("application/cbor" anywhere in it).

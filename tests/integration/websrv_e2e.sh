@@ -234,3 +234,45 @@ pass "still healthy after the hostile requests; metrics"
 kill -TERM $PID; wait $PID || fail "unclean exit on SIGTERM"
 grep -q "stopped" "$TMP/log" || fail "no stop line"
 pass "clean shutdown"
+
+# --- second instance: mTLS, TLS 1.2 allowed, P-256, generated key written out ---
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/ca.key" -out "$TMP/ca.pem" \
+  -days 1 -subj /CN=test-client-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/client.key" -out "$TMP/client.csr" \
+  -subj /CN=client 2>/dev/null
+openssl x509 -req -in "$TMP/client.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 1 \
+  -out "$TMP/client.pem" 2>/dev/null
+PORT2=$(free_port)
+cat > "$TMP/cfg2.yaml" <<YAML
+listen:
+  tcp: 127.0.0.1:$PORT2
+tls:
+  min_version: "1.2"
+  key_type: P-256
+  client_ca: $TMP/ca.pem
+  write_dir: $TMP/tls
+nsm:
+  mode: simulated
+  state_dir: $TMP/sim
+files:
+  socket: ""
+YAML
+"$SRV" --config "$TMP/cfg2.yaml" > "$TMP/log2" 2>&1 &
+PID=$!
+B2="https://127.0.0.1:$PORT2"
+for _ in $(seq 100); do curl -skf --cert "$TMP/client.pem" --key "$TMP/client.key" "$B2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -skf --cert "$TMP/client.pem" --key "$TMP/client.key" "$B2/healthz" | grep -q ok || { cat "$TMP/log2"; fail "mTLS client refused"; }
+if curl -skf "$B2/healthz" >/dev/null 2>&1; then fail "mTLS: a client without a certificate was served"; fi
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/rogue.key" -out "$TMP/rogue.pem" \
+  -days 1 -subj /CN=rogue 2>/dev/null
+if curl -skf --cert "$TMP/rogue.pem" --key "$TMP/rogue.key" "$B2/healthz" >/dev/null 2>&1; then fail "mTLS: a certificate from another CA was served"; fi
+out=$(openssl s_client -connect 127.0.0.1:$PORT2 -tls1_2 -cert "$TMP/client.pem" -key "$TMP/client.key" </dev/null 2>&1) || true
+grep -q "Protocol *: TLSv1.2" <<<"$out" || fail "TLS 1.2 not accepted with min_version 1.2"
+openssl s_client -connect 127.0.0.1:$PORT2 -cert "$TMP/client.pem" -key "$TMP/client.key" </dev/null 2>/dev/null |
+  openssl x509 > "$TMP/served2.pem"
+openssl x509 -in "$TMP/served2.pem" -noout -text | grep -q "ASN1 OID: prime256v1" || fail "TLS key is not P-256"
+[ "$(stat -c %a "$TMP/tls/key.pem")" = 600 ] && [ "$(stat -c %a "$TMP/tls")" = 700 ] || fail "written TLS key modes"
+cmp <(openssl pkey -in "$TMP/tls/key.pem" -pubout) <(openssl x509 -in "$TMP/served2.pem" -pubkey -noout) ||
+  fail "written key is not the served key"
+kill -TERM $PID; wait $PID || fail "unclean exit of the second instance"
+pass "mTLS (client CA enforced), TLS 1.2 by option, P-256, key written 0600"

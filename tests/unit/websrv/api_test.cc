@@ -97,6 +97,10 @@ TEST_CASE("api: /v1/pcrs reports the module's PCRs with lock flags") {
   auto c = f.get("/v1/pcrs", "application/cbor");
   CHECK(c.content_type == "application/cbor");
   CHECK(json::from_cbor(c.body) == j);
+  // Every listed PCR is locked, so later answers come from the cache: same bytes.
+  REQUIRE(f.api->pcr_cache());
+  CHECK(f.get("/v1/pcrs").body == r.body);
+  CHECK(json::from_cbor(f.get("/v1/pcrs", "application/cbor").body) == j);
 }
 
 TEST_CASE("api: /v1/attestation binds the nonce, user_data and the TLS key; verifies against the dev root") {
