@@ -1,6 +1,7 @@
 #include "attest/websrv/app.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -41,6 +42,12 @@ int run(const Config& cfg) {
                  : cfg.log_level == "error" ? log::Level::kError
                                             : log::Level::kInfo);
   ::signal(SIGPIPE, SIG_IGN);
+  // Thousands of connections need thousands of descriptors: raise the soft limit to the hard one.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   log::info("starting", {{"version", EF_VERSION}, {"config", cfg.to_json().dump()}});
 
   NsmSetup nsm = open_nsm(cfg);
