@@ -400,14 +400,19 @@ Monitor::Clock::time_point Monitor::tick(Clock::time_point now) {
       ++it;
     }
   }
-  if (!dirty_dirs_.empty() && (now - last_dir_flush_ >= opt_.dir_interval || in_flight_ == 0)) {
+  if (!dirty_dirs_.empty() && (now - last_dir_flush_ >= dir_gap_ || (in_flight_ == 0 && settle_.empty()))) {
+    auto t0 = Clock::now();
     flush_dirs();
+    auto took = Clock::now() - t0;
     last_dir_flush_ = now;
+    // Directory hashes cost O(children): keep them to at most ~1/5 of the time
+    // under a flood, so file hashing (the latency that matters) goes first.
+    dir_gap_ = std::max<Clock::duration>(opt_.dir_interval, took * 5);
   }
   auto next = Clock::time_point::max();
   if (!settle_.empty()) next = std::min(next, settle_.front().first);
   for (auto& [_, m] : moves_) next = std::min(next, m.deadline);
-  if (!dirty_dirs_.empty()) next = std::min(next, last_dir_flush_ + opt_.dir_interval);
+  if (!dirty_dirs_.empty()) next = std::min(next, last_dir_flush_ + dir_gap_);
   if (rescan_needed_) next = now;
   return next;
 }

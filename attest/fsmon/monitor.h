@@ -102,6 +102,7 @@ class Monitor {
   std::uint64_t epoch_ = 0;
   std::size_t in_flight_ = 0;
   Clock::time_point last_dir_flush_{};
+  Clock::duration dir_gap_{};
   MonitorStats stats_;
 };
 

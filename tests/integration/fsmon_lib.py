@@ -137,6 +137,7 @@ def expected(root, ign_re):
 
 def wait(log_path, root, ign_re, timeout):
     deadline = time.time() + float(timeout)
+    pause = 0.1
     while True:
         try:
             got = replay(log_path)
@@ -154,7 +155,8 @@ def wait(log_path, root, ign_re, timeout):
             print("FAIL: state differs: %d expected, %d published\n missing %r\n extra %r\n wrong %r"
                   % (len(want), len(got), missing, extra, [(k, want[k], got[k]) for k in wrong]))
             return 1
-        time.sleep(0.2)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 2.0)
 
 
 if __name__ == "__main__":
