@@ -159,11 +159,38 @@ def wait(log_path, root, ign_re, timeout):
         pause = min(pause * 1.5, 2.0)
 
 
+def kvcheck(dump_path, prefix, root):
+    """Compares a `fsmon-testpeer kv-dump` output with the tree: key = PREFIX.base64url(path),
+    value JSON {path, sha3_512, size, kind, time}."""
+    import base64
+    got = {}
+    with open(dump_path, "rb") as f:
+        for raw in f:
+            key, _, val = raw.rstrip(b"\n").decode().partition("\t")
+            assert key.startswith(prefix + "."), key
+            enc = key[len(prefix) + 1:]
+            path = os.fsdecode(base64.urlsafe_b64decode(enc + "=" * (-len(enc) % 4)))
+            v = json.loads(val)
+            assert set(v) == {"path", "sha3_512", "size", "kind", "time"}, v
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", v["time"]), v
+            assert v["path"] == path, (v["path"], path)
+            got[path] = (v["kind"], v["sha3_512"], v["size"])
+    want = expected(root, "")
+    if got == want:
+        print("ok: %d KV entries match" % len(want))
+        return 0
+    print("KV differs: missing %r extra %r wrong %r" % (sorted(set(want) - set(got))[:5], sorted(set(got) - set(want))[:5],
+          [k for k in set(want) & set(got) if want[k] != got[k]][:5]))
+    return 1
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "listen":
         listen(sys.argv[2], sys.argv[3])
     elif cmd == "wait":
         sys.exit(wait(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]))
+    elif cmd == "kvcheck":
+        sys.exit(kvcheck(sys.argv[2], sys.argv[3], sys.argv[4]))
     else:
         sys.exit("unknown command " + cmd)
