@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The default image, built from the committed spec and lock, boots under QEMU
-# into our init, which starts the configured services (pf-proxy, hello) and, on
+# into our init, which starts the configured services (pf-proxy, ra-web-srv,
+# fs-monitor, hello) and, on
 # ctrl-alt-del from the QEMU monitor, stops them in order and ends the VM.
 source "$(dirname "$0")/../integration/lib.sh"
 cd "$SRC"
@@ -22,8 +23,19 @@ wait_for 'init: started service pf-proxy' 30
 wait_for 'init: service pf-proxy is ready' 30
 wait_for 'hello from the enclave' 30
 wait_for 'init: system up in' 30
-! grep -a "^init: error" "$log" || fail "init reported errors while booting the default image"
-pass "booted into init; modules loaded; pf-proxy ready; hello ran"
+# ra-web-srv: TLS listeners up (init's TCP probe), the simulated NSM (no /dev/nsm
+# under QEMU); fs-monitor: dynamically linked, so this also proves the image
+# carries its loader and libraries; it scans and feeds ra-web-srv's file index.
+wait_for 'init: service ra-web-srv is ready' 60
+wait_for 'using the SIMULATED NSM' 10
+wait_for '"msg":"listening","on":"https 127.0.0.1:8443, https vsock:8443"' 30
+wait_for 'init: started service fs-monitor' 30
+wait_for 'file index: fs-monitor connected' 30
+wait_for 'fs-monitor: initial scan done' 90
+! grep -a "^init: error\|error while loading shared libraries\|ra-web-srv: error" "$log" ||
+  fail "errors while booting the default image: $(grep -a 'error' "$log" | head -5)"
+! grep -a "init: restarting service" "$log" || fail "a service of the default image had to be restarted"
+pass "booted into init; modules loaded; pf-proxy ready; hello ran; ra-web-srv serving; fs-monitor feeding it"
 # ctrl-alt-del reaches init as SIGINT: orderly shutdown, then reboot (QEMU exits: -no-reboot).
 printf 'sendkey ctrl-alt-delete\n' | socat - UNIX-CONNECT:"$TMP/mon" >/dev/null 2>&1 || true
 wait "$qemu" || true
