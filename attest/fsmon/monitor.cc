@@ -241,7 +241,7 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
           index_.put(record_of(p, node));
         } else {
           it->second.hashed = false;
-          schedule(p, now);
+          dispatch(p, it->second);  // not through the settle queue: a big moved tree must not overflow it
         }
       }
       mark_parent_dirty(ev.path);

@@ -260,4 +260,9 @@ TEST_CASE("index consumer queue bound -> snapshot instead of loss") {
   REQUIRE(b3.ops.size() == 1);
   CHECK(b3.ops[0].del);
   CHECK(b3.ops[0].removed.size() == 4);
+  idx.detach(sink);  // consumer gone: nothing queues, the next take is a snapshot
+  idx.put(Record{"/z", Kind::kFile, kA, 1, 0});
+  auto b4 = idx.take(sink, std::chrono::milliseconds(0), false);
+  CHECK(b4.snapshot);
+  CHECK(b4.records.size() == 1);
 }
