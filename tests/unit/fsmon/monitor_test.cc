@@ -266,3 +266,37 @@ TEST_CASE("index consumer queue bound -> snapshot instead of loss") {
   CHECK(b4.snapshot);
   CHECK(b4.records.size() == 1);
 }
+
+TEST_CASE("renamed to an ignored name is gone; renamed from an ignored name is new") {
+  Rig r;
+  r.opt.ignore = IgnoreRules::parse("*.bak\n");
+  write(r.p("m"), "a");
+  write(r.p("old.bak"), "b");
+  r.start();
+  r.settle();
+  CHECK(r.has("m"));
+  fs::rename(r.p("m"), r.p("m.bak"));
+  r.source.push(T::kMovedFrom, r.p("m"), false, 21);
+  r.source.push(T::kMovedTo, r.p("m.bak"), false, 21);
+  fs::rename(r.p("old.bak"), r.p("restored"));
+  r.source.push(T::kMovedFrom, r.p("old.bak"), false, 22);
+  r.source.push(T::kMovedTo, r.p("restored"), false, 22);
+  r.settle();
+  CHECK_FALSE(r.has("m"));
+  CHECK_FALSE(r.has("m.bak"));
+  CHECK(r.hex("restored") == kB);
+}
+
+TEST_CASE("a file deleted while its hash is pending is not published") {
+  Rig r;
+  r.start();
+  r.settle();
+  write(r.p("brief"), "a");
+  r.source.push(T::kCloseWrite, r.p("brief"));
+  r.m->pump_events(r.now);
+  fs::remove(r.p("brief"));
+  r.source.push(T::kDelete, r.p("brief"));
+  r.settle();
+  CHECK_FALSE(r.has("brief"));
+  CHECK(r.index.get(r.dir.str())->hex == dir_hash({}));
+}
