@@ -72,6 +72,13 @@ void Monitor::mark_parent_dirty(const std::string& path) {
 
 void Monitor::dispatch(const std::string& path, Node& node) {
   node.settling = false;
+  if (node.inflight) {
+    // At most one job per file: a file rewritten faster than it hashes queues
+    // one more hash, not one per write.
+    node.rehash = true;
+    return;
+  }
+  node.rehash = false;
   node.inflight = true;
   node.gen = ++next_gen_;
   ++in_flight_;
@@ -110,7 +117,7 @@ void Monitor::consider_file(const std::string& path, bool sweep) {
     dispatch(path, it2->second);
     return;
   }
-  if (sweep && n.hashed && n.trusted && !n.settling && !n.inflight) {
+  if (sweep && n.hashed && n.trusted && !n.settling && !n.inflight && !n.rehash) {
     StatKey st;
     bool is_dir = false, is_reg = false;
     if (stat_key(path, st, is_dir, is_reg) && is_reg && st == n.st) return;  // unchanged since it was hashed
@@ -225,8 +232,8 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
         if (node.kind == Kind::kFile && root_of(parent_of(p)) >= 0 && !nodes_.count(parent_of(p)) && !rel.empty())
           continue;  // its parent was dropped (ignored)
         node.epoch = epoch_;
-        bool was_pending = node.settling || node.inflight;
-        node.settling = node.inflight = false;
+        bool was_pending = node.settling || node.inflight || node.rehash;
+        node.settling = node.inflight = node.rehash = false;
         auto [it, _] = nodes_.insert_or_assign(p, node);
         if (node.kind == Kind::kDir) {
           dirty_dirs_.insert(p);
@@ -307,6 +314,10 @@ void Monitor::apply_results(std::vector<HashResult> results) {
     if (it == nodes_.end() || it->second.gen != r.gen || it->second.kind != Kind::kFile) continue;  // stale
     Node& n = it->second;
     n.inflight = false;
+    if (n.rehash) {
+      dispatch(r.path, n);  // this result is already out of date
+      continue;
+    }
     switch (r.status) {
       case HashResult::Status::kOk:
         ++stats_.hashed;

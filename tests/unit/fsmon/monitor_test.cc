@@ -300,3 +300,22 @@ TEST_CASE("a file deleted while its hash is pending is not published") {
   CHECK_FALSE(r.has("brief"));
   CHECK(r.index.get(r.dir.str())->hex == dir_hash({}));
 }
+
+TEST_CASE("a file rewritten faster than it hashes holds at most one job") {
+  Rig r;
+  r.start();
+  r.settle();
+  write(r.p("hot"), "a");
+  for (int i = 0; i < 20; ++i) {
+    r.source.push(T::kCloseWrite, r.p("hot"));
+    r.m->pump_events(r.now);
+    r.now += std::chrono::milliseconds(10);
+    r.m->tick(r.now);  // past the settle window: dispatches (or marks a rehash)
+    CHECK(r.pool.outstanding() <= 1);
+  }
+  write(r.p("hot"), "b");
+  r.source.push(T::kCloseWrite, r.p("hot"));
+  r.settle();
+  CHECK(r.hex("hot") == kB);
+  CHECK(r.m->stats().hashed <= 2);
+}
