@@ -54,10 +54,14 @@ Record Monitor::record_of(const std::string& path, const Node& n) const {
 void Monitor::start(Clock::time_point now) {
   for (const auto& root : opt_.roots) {
     struct stat st;
-    if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw Error("root " + root + ": not a directory");
+    if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw Error("root " + root + ": not a directory (symbolic links are not followed: give the real path)");
   }
   ++epoch_;
-  for (const auto& root : opt_.roots) add_dir(root, false);
+  for (const auto& root : opt_.roots) {
+    add_dir(root, false);
+    if (!nodes_.count(root)) throw Error("root " + root + ": cannot watch it");
+  }
   last_dir_flush_ = now;
 }
 
