@@ -292,7 +292,14 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
   if (root_of(ev.path) < 0 || is_ignored(ev.path, ev.is_dir)) return;
   switch (ev.type) {
     case T::kCreate:
-      if (ev.is_dir) add_dir(ev.path, false);
+      if (ev.is_dir) {
+        add_dir(ev.path, false);
+      } else {
+        // A new hard link (link(2)) brings complete content without any close
+        // event; a file still being written has one link and waits for its close.
+        struct stat st;
+        if (::lstat(ev.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) schedule(ev.path, now);
+      }
       break;
     case T::kCloseWrite:
       schedule(ev.path, now);

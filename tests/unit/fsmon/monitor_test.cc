@@ -319,3 +319,14 @@ TEST_CASE("a file rewritten faster than it hashes holds at most one job") {
   CHECK(r.hex("hot") == kB);
   CHECK(r.m->stats().hashed <= 2);
 }
+
+TEST_CASE("a new hard link is hashed without a close event") {
+  Rig r;
+  write(r.p("orig"), "b");
+  r.start();
+  r.settle();
+  fs::create_hard_link(r.p("orig"), r.p("link"));
+  r.source.push(T::kCreate, r.p("link"));
+  r.settle();
+  CHECK(r.hex("link") == kB);
+}
