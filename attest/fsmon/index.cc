@@ -77,6 +77,12 @@ Batch Index::take(Sink* sink, std::chrono::milliseconds timeout, bool force_snap
   return b;
 }
 
+void Index::detach(Sink* sink) {
+  std::lock_guard lock(mu_);
+  sink->queue.clear();
+  sink->resync = true;
+}
+
 void Index::wake_all() {
   std::lock_guard lock(mu_);
   woken_ = true;

@@ -60,6 +60,9 @@ class Index {
   /// Waits up to `timeout` for work for `sink`. With `force_snapshot` (a new
   /// connection) the queue is dropped and a snapshot returned.
   Batch take(Sink* sink, std::chrono::milliseconds timeout, bool force_snapshot);
+  /// The consumer is disconnected: queue nothing for it until its next take()
+  /// (which then returns a snapshot).
+  void detach(Sink* sink);
   /// Wakes every take() (used at shutdown).
   void wake_all();
 

@@ -109,6 +109,7 @@ void IpcClient::run() {
       }
     }
     fd_ = -1;
+    index_.detach(sink_);  // nothing piles up while ra-web-srv is away
   }
 }
 

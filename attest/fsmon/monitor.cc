@@ -54,10 +54,14 @@ Record Monitor::record_of(const std::string& path, const Node& n) const {
 void Monitor::start(Clock::time_point now) {
   for (const auto& root : opt_.roots) {
     struct stat st;
-    if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw Error("root " + root + ": not a directory");
+    if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      throw Error("root " + root + ": not a directory (symbolic links are not followed: give the real path)");
   }
   ++epoch_;
-  for (const auto& root : opt_.roots) add_dir(root, false);
+  for (const auto& root : opt_.roots) {
+    add_dir(root, false);
+    if (!nodes_.count(root)) throw Error("root " + root + ": cannot watch it");
+  }
   last_dir_flush_ = now;
 }
 
@@ -72,6 +76,13 @@ void Monitor::mark_parent_dirty(const std::string& path) {
 
 void Monitor::dispatch(const std::string& path, Node& node) {
   node.settling = false;
+  if (node.inflight) {
+    // At most one job per file: a file rewritten faster than it hashes queues
+    // one more hash, not one per write.
+    node.rehash = true;
+    return;
+  }
+  node.rehash = false;
   node.inflight = true;
   node.gen = ++next_gen_;
   ++in_flight_;
@@ -110,7 +121,7 @@ void Monitor::consider_file(const std::string& path, bool sweep) {
     dispatch(path, it2->second);
     return;
   }
-  if (sweep && n.hashed && n.trusted && !n.settling && !n.inflight) {
+  if (sweep && n.hashed && n.trusted && !n.settling && !n.inflight && !n.rehash) {
     StatKey st;
     bool is_dir = false, is_reg = false;
     if (stat_key(path, st, is_dir, is_reg) && is_reg && st == n.st) return;  // unchanged since it was hashed
@@ -225,8 +236,8 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
         if (node.kind == Kind::kFile && root_of(parent_of(p)) >= 0 && !nodes_.count(parent_of(p)) && !rel.empty())
           continue;  // its parent was dropped (ignored)
         node.epoch = epoch_;
-        bool was_pending = node.settling || node.inflight;
-        node.settling = node.inflight = false;
+        bool was_pending = node.settling || node.inflight || node.rehash;
+        node.settling = node.inflight = node.rehash = false;
         auto [it, _] = nodes_.insert_or_assign(p, node);
         if (node.kind == Kind::kDir) {
           dirty_dirs_.insert(p);
@@ -241,7 +252,7 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
           index_.put(record_of(p, node));
         } else {
           it->second.hashed = false;
-          schedule(p, now);
+          dispatch(p, it->second);  // not through the settle queue: a big moved tree must not overflow it
         }
       }
       mark_parent_dirty(ev.path);
@@ -281,7 +292,14 @@ void Monitor::handle(const FsEvent& ev, Clock::time_point now) {
   if (root_of(ev.path) < 0 || is_ignored(ev.path, ev.is_dir)) return;
   switch (ev.type) {
     case T::kCreate:
-      if (ev.is_dir) add_dir(ev.path, false);
+      if (ev.is_dir) {
+        add_dir(ev.path, false);
+      } else {
+        // A new hard link (link(2)) brings complete content without any close
+        // event; a file still being written has one link and waits for its close.
+        struct stat st;
+        if (::lstat(ev.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) schedule(ev.path, now);
+      }
       break;
     case T::kCloseWrite:
       schedule(ev.path, now);
@@ -307,6 +325,10 @@ void Monitor::apply_results(std::vector<HashResult> results) {
     if (it == nodes_.end() || it->second.gen != r.gen || it->second.kind != Kind::kFile) continue;  // stale
     Node& n = it->second;
     n.inflight = false;
+    if (n.rehash) {
+      dispatch(r.path, n);  // this result is already out of date
+      continue;
+    }
     switch (r.status) {
       case HashResult::Status::kOk:
         ++stats_.hashed;

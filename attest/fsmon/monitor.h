@@ -59,6 +59,7 @@ class Monitor {
     bool hashed = false;
     bool settling = false;
     bool inflight = false;
+    bool rehash = false;  ///< changed again while its hash was running: hash once more after
     bool trusted = false;
     std::string hex;
     std::uint64_t size = 0;

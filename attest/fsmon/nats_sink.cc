@@ -133,6 +133,7 @@ void NatsSink::run() {
         }
       }
     }
+    index_.detach(sink_);
     if (!stop_) {
       log::warn("NATS publishing failed; reconnecting", {{"error", status_text(s)}});
       sleep(backoff);

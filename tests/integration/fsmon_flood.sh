@@ -52,7 +52,7 @@ kill -STOP "$FPID"
 python3 "$TMP/writer.py" "$ROOT" "$N" rename
 kill -CONT "$FPID"
 pass "flood written ($N files, ~$((N * 5)) events)"
-python3 "$LIB" wait "$TMP/ipc.log" "$ROOT" "" 120 || { tail -20 "$TMP/fsmon.log"; fail "final state after the flood"; }
+python3 "$LIB" wait "$TMP/ipc.log" "$ROOT" "" 420 || { tail -20 "$TMP/fsmon.log"; fail "final state after the flood"; }
 pass "no change lost"
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$FPID/status)
 echo "fs-monitor VmHWM: ${hwm} kB (bound ${RSS_BOUND_KB} kB)"

@@ -34,7 +34,7 @@ python3 "$LIB" listen "$TMP/files.sock" "$TMP/ipc.log" & LPID=$!
 "$FSMON" --config "$TMP/config.yaml" 2>"$TMP/fsmon.log" & FPID=$!
 cleanup() { kill "$FPID" "$LPID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
-check() { python3 "$LIB" wait "$TMP/ipc.log" "$ROOT" "$IGN_RE" 20 || { tail -20 "$TMP/fsmon.log"; fail "$1"; }; pass "$1"; }
+check() { python3 "$LIB" wait "$TMP/ipc.log" "$ROOT" "$IGN_RE" 60 || { tail -20 "$TMP/fsmon.log"; fail "$1"; }; pass "$1"; }
 
 check "initial scan"
 

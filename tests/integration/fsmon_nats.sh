@@ -29,7 +29,7 @@ cleanup() { kill "$FPID" "$NPID" 2>/dev/null || true; wait 2>/dev/null || true; 
 trap cleanup EXIT
 
 kv_wait() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if "$PEER" kv-dump "$URL" fsmon_test >"$TMP/dump" 2>/dev/null && python3 "$LIB" kvcheck "$TMP/dump" enc1.files "$ROOT" >"$TMP/check"; then
       cat "$TMP/check"; pass "$1"; return 0
     fi

@@ -260,4 +260,73 @@ TEST_CASE("index consumer queue bound -> snapshot instead of loss") {
   REQUIRE(b3.ops.size() == 1);
   CHECK(b3.ops[0].del);
   CHECK(b3.ops[0].removed.size() == 4);
+  idx.detach(sink);  // consumer gone: nothing queues, the next take is a snapshot
+  idx.put(Record{"/z", Kind::kFile, kA, 1, 0});
+  auto b4 = idx.take(sink, std::chrono::milliseconds(0), false);
+  CHECK(b4.snapshot);
+  CHECK(b4.records.size() == 1);
+}
+
+TEST_CASE("renamed to an ignored name is gone; renamed from an ignored name is new") {
+  Rig r;
+  r.opt.ignore = IgnoreRules::parse("*.bak\n");
+  write(r.p("m"), "a");
+  write(r.p("old.bak"), "b");
+  r.start();
+  r.settle();
+  CHECK(r.has("m"));
+  fs::rename(r.p("m"), r.p("m.bak"));
+  r.source.push(T::kMovedFrom, r.p("m"), false, 21);
+  r.source.push(T::kMovedTo, r.p("m.bak"), false, 21);
+  fs::rename(r.p("old.bak"), r.p("restored"));
+  r.source.push(T::kMovedFrom, r.p("old.bak"), false, 22);
+  r.source.push(T::kMovedTo, r.p("restored"), false, 22);
+  r.settle();
+  CHECK_FALSE(r.has("m"));
+  CHECK_FALSE(r.has("m.bak"));
+  CHECK(r.hex("restored") == kB);
+}
+
+TEST_CASE("a file deleted while its hash is pending is not published") {
+  Rig r;
+  r.start();
+  r.settle();
+  write(r.p("brief"), "a");
+  r.source.push(T::kCloseWrite, r.p("brief"));
+  r.m->pump_events(r.now);
+  fs::remove(r.p("brief"));
+  r.source.push(T::kDelete, r.p("brief"));
+  r.settle();
+  CHECK_FALSE(r.has("brief"));
+  CHECK(r.index.get(r.dir.str())->hex == dir_hash({}));
+}
+
+TEST_CASE("a file rewritten faster than it hashes holds at most one job") {
+  Rig r;
+  r.start();
+  r.settle();
+  write(r.p("hot"), "a");
+  for (int i = 0; i < 20; ++i) {
+    r.source.push(T::kCloseWrite, r.p("hot"));
+    r.m->pump_events(r.now);
+    r.now += std::chrono::milliseconds(10);
+    r.m->tick(r.now);  // past the settle window: dispatches (or marks a rehash)
+    CHECK(r.pool.outstanding() <= 1);
+  }
+  write(r.p("hot"), "b");
+  r.source.push(T::kCloseWrite, r.p("hot"));
+  r.settle();
+  CHECK(r.hex("hot") == kB);
+  CHECK(r.m->stats().hashed <= 2);
+}
+
+TEST_CASE("a new hard link is hashed without a close event") {
+  Rig r;
+  write(r.p("orig"), "b");
+  r.start();
+  r.settle();
+  fs::create_hard_link(r.p("orig"), r.p("link"));
+  r.source.push(T::kCreate, r.p("link"));
+  r.settle();
+  CHECK(r.hex("link") == kB);
 }
