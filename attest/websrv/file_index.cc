@@ -3,6 +3,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "attest/websrv/json_depth.h"
 #include "attest/websrv/query.h"
 #include "base/error.h"
 
@@ -118,6 +119,8 @@ FileEntry entry_fields(const nlohmann::json& obj, std::uint64_t offset) {
 }  // namespace
 
 void IndexFeed::apply_line(std::string_view line, std::uint64_t offset) {
+  JsonDepthCheck depth(4);  // lines are flat objects; refuse deep nesting before building a DOM
+  if (!nlohmann::json::sax_parse(line, &depth) && depth.too_deep()) malformed(offset, "JSON nested too deeply");
   nlohmann::json obj;
   try {
     obj = nlohmann::json::parse(line);

@@ -181,6 +181,9 @@ for q in '/app/../etc/passwd' '../../etc/passwd' '%2Fapp%2F..%2F..%2Fetc%2Fpassw
   case "$body" in *" 400"|*" 404") ;; *) fail "path traversal $q: $body";; esac
   grep -q "root:" <<<"$body" && fail "file content leaked for $q"
 done
+python3 -c 'import sys; sys.stdout.buffer.write(b"\x81" * 16000 + b"\x00")' > "$TMP/deep.cbor"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/cbor' --data-binary @"$TMP/deep.cbor" "$B/v1/verify/hash")
+[ "$code" = 400 ] || fail "deeply nested CBOR body: $code"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/nope")" = 404 ] || fail "unknown route"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' -X PUT "$B/v1/pcrs")" = 405 ] || fail "wrong method"
 curl -s "http://127.0.0.1:$PORT/healthz" | grep -q "plain HTTP" || fail "plain HTTP to the TLS port"
@@ -232,7 +235,7 @@ open_conns = [l for l in out.splitlines() if l.startswith("ra_web_srv_connection
 assert open_conns and int(open_conns[0].split()[1]) >= 1200, open_conns
 for s in socks: s.close()
 PY
-pass "hostile: headers 431, body 413, bad encodings 400, traversal 400/404, slow/garbage clients dropped"
+pass "hostile: headers 431, body 413, deep CBOR 400, bad encodings 400, traversal 400/404, slow/garbage clients dropped"
 
 kill -0 $PID || fail "server died"
 curl -skf "$B/healthz" | grep -q ok || fail "server no longer answers /healthz"

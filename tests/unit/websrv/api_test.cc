@@ -210,6 +210,17 @@ TEST_CASE("api: verify endpoints answer 200 valid, 422 invalid, 400 malformed") 
             .status == 200);
 }
 
+TEST_CASE("api: deeply nested bodies are 400, not a stack overflow") {
+  Fixture f;
+  const std::string deep_cbor = std::string(60000, '\x81') + '\x00';
+  CHECK(f.api->handle({"POST", "/v1/verify/hash", "", "application/cbor", deep_cbor}).status == 400);
+  CHECK(f.post("/v1/verify/hash", std::string(60000, '[')).status == 400);
+  CHECK(f.post("/v1/verify/proof", std::string(30000, '[') + std::string(30000, ']')).status == 400);
+  // CBOR bodies work when sane.
+  const auto ok = json::to_cbor(json({{"path", "/app/bin"}, {"sha3_512", std::string(128, 'e')}}));
+  CHECK(f.api->handle({"POST", "/v1/verify/hash", "", "application/cbor", std::string(ok.begin(), ok.end())}).status == 200);
+}
+
 TEST_CASE("api: nsm, random, pubkeys, readyz, metrics") {
   Fixture f;
   auto n = body(f.get("/v1/nsm"));
