@@ -126,6 +126,8 @@ void IndexFeed::apply_line(std::string_view line, std::uint64_t offset) {
     obj = nlohmann::json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
     malformed(offset + (e.byte > 0 ? e.byte - 1 : 0), std::string("malformed JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range 406: a number too large
+    malformed(offset, std::string("malformed JSON: ") + e.what());
   }
   if (!obj.is_object()) malformed(offset, "line is not a JSON object");
   const auto& op_node = field(obj, "op", offset);
