@@ -125,9 +125,31 @@ feed '{"op":"snapshot_begin"}' "{\"op\":\"put\",\"path\":\"/staged\",\"kind\":\"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/v1/files/hash?path=/app/f1")" = 200 ] || fail "unfinished snapshot replaced the index"
 feed '{"op":"del","path":"/app/dir"}'
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/v1/files/hash?path=/app/dir/f2")" = 404 ] || fail "del of a dir"
+# A large set: 3000 entries in one snapshot, streamed back in several chunks.
+python3 - "$TMP/run/files.sock" "$H1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+lines = [{"op": "snapshot_begin"}]
+lines += [{"op": "put", "path": f"/bulk/{i:05d}", "kind": "file", "sha3_512": sys.argv[2], "size": i} for i in range(3000)]
+lines += [{"op": "put", "path": "/app/f1", "kind": "file", "sha3_512": sys.argv[2], "size": 5},
+          {"op": "put", "path": "/app/with space", "kind": "file", "sha3_512": sys.argv[2], "size": 5},
+          {"op": "snapshot_end"}]
+s.sendall("".join(json.dumps(l) + "\n" for l in lines).encode()); s.close()
+PY
+sleep 0.5
+curl -skf "$B/v1/files?prefix=/bulk/" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+paths = [f["path"] for f in j["files"]]
+assert j["count"] == 3000 and paths == [f"/bulk/{i:05d}" for i in range(3000)], (j["count"], paths[:3])
+' || fail "large listing"
+feed '{"op":"snapshot_begin"}' \
+     "{\"op\":\"put\",\"path\":\"/app/f1\",\"kind\":\"file\",\"sha3_512\":\"$H1\",\"size\":5}" \
+     "{\"op\":\"put\",\"path\":\"/app/with space\",\"kind\":\"file\",\"sha3_512\":\"$H2\",\"size\":5}" \
+     '{"op":"snapshot_end"}'
 feed '{"op":"put","path":"/x"' 'garbage'
 grep -q "malformed line.*offset" "$TMP/log" || fail "malformed line not logged with its offset"
-pass "file index: snapshot, staging, del, malformed line"
+pass "file index: snapshot, staging, del, 3000-entry chunked listing, malformed line"
 
 # --- proofs: server verify and an independent verify ---
 curl -skf "$B/v1/files/proof?path=/app/f1" > "$TMP/proof.json"

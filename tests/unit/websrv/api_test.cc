@@ -175,6 +175,25 @@ TEST_CASE("api: files, hashes, proofs and the file attestation") {
   CHECK(json::from_cbor(cout_)["count"] == 1);
 }
 
+TEST_CASE("api: a listing larger than one chunk streams every entry once, in order") {
+  Fixture f;
+  IndexFeed feed(f.index);
+  for (int i = 0; i < 600; ++i)
+    feed.apply_line(R"({"op":"put","path":"/many/f)" + std::to_string(i) + R"(","kind":"file","sha3_512":")" +
+                        std::string(128, '0') + R"(","size":1})",
+                    0);
+  auto r = f.get("/v1/files?prefix=/many/");
+  REQUIRE(r.stream);
+  std::string out;
+  int chunks = 0;
+  while (f.api->next_chunk(*r.stream, out)) ++chunks;
+  CHECK(chunks >= 3);  // 256 entries per chunk
+  const json j = json::parse(out);
+  REQUIRE(j["count"] == 600);
+  REQUIRE(j["files"].size() == 600);
+  for (std::size_t i = 1; i < 600; ++i) CHECK(j["files"][i - 1]["path"].get<std::string>() < j["files"][i]["path"].get<std::string>());
+}
+
 TEST_CASE("api: verify endpoints answer 200 valid, 422 invalid, 400 malformed") {
   Fixture f;
   auto p = body(f.get("/v1/files/proof?path=/app/bin"));
