@@ -7,6 +7,7 @@
 #include "attest/ossl.h"
 #include "attest/verify.h"
 #include "attest/websrv/http_error.h"
+#include "attest/websrv/json_depth.h"
 #include "attest/websrv/query.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -71,12 +72,18 @@ std::string required(const Query& q, std::string_view name) {
   return *v;
 }
 
-/// The POST body as JSON (or CBOR when the Content-Type says so).
+/// The POST body as JSON (or CBOR when the Content-Type says so), at most
+/// kMaxBodyDepth levels deep (checked first: see json_depth.h).
+constexpr std::size_t kMaxBodyDepth = 16;
 json body_json(const Call& c) {
+  const bool cbor = c.req.content_type.find("application/cbor") != std::string::npos;
+  JsonDepthCheck check(kMaxBodyDepth);
+  const bool parsed = cbor ? json::sax_parse(c.req.body, &check, json::input_format_t::cbor)
+                           : json::sax_parse(c.req.body, &check);
+  if (check.too_deep()) bad_request("body", "nested more than " + std::to_string(kMaxBodyDepth) + " levels");
+  if (!parsed) bad_request("body", cbor ? "malformed CBOR" : "malformed JSON");
   try {
-    json j = c.req.content_type.find("application/cbor") != std::string::npos
-                 ? json::from_cbor(c.req.body)
-                 : json::parse(c.req.body);
+    json j = cbor ? json::from_cbor(c.req.body) : json::parse(c.req.body);
     if (!j.is_object()) bad_request("body", "expected a JSON object");
     return j;
   } catch (const json::exception& e) {

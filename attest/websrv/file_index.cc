@@ -3,6 +3,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "attest/websrv/json_depth.h"
 #include "attest/websrv/query.h"
 #include "base/error.h"
 
@@ -118,11 +119,15 @@ FileEntry entry_fields(const nlohmann::json& obj, std::uint64_t offset) {
 }  // namespace
 
 void IndexFeed::apply_line(std::string_view line, std::uint64_t offset) {
+  JsonDepthCheck depth(4);  // lines are flat objects; refuse deep nesting before building a DOM
+  if (!nlohmann::json::sax_parse(line, &depth) && depth.too_deep()) malformed(offset, "JSON nested too deeply");
   nlohmann::json obj;
   try {
     obj = nlohmann::json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
     malformed(offset + (e.byte > 0 ? e.byte - 1 : 0), std::string("malformed JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range 406: a number too large
+    malformed(offset, std::string("malformed JSON: ") + e.what());
   }
   if (!obj.is_object()) malformed(offset, "line is not a JSON object");
   const auto& op_node = field(obj, "op", offset);

@@ -12,8 +12,7 @@ Metrics::Metrics(std::vector<std::string> routes) : names_(std::move(routes)) {
 void Metrics::observe(std::size_t route, int status, double seconds) {
   Route& r = routes_[route < names_.size() ? route : names_.size() - 1];
   std::size_t s = 0;
-  while (s + 1 < kStatuses.size() && kStatuses[s] != status && kStatuses[s] != 0) ++s;
-  if (kStatuses[s] == 0) s = kStatuses.size() - 2;  // "other"
+  while (s + 1 < kStatuses.size() && kStatuses[s] != status) ++s;  // stops at the last: "other"
   r.by_status[s].fetch_add(1, std::memory_order_relaxed);
   std::size_t b = 0;
   while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
@@ -28,7 +27,7 @@ std::string Metrics::render(std::size_t files_tracked) const {
   out += "# HELP ra_web_srv_requests_total HTTP requests by route and status.\n"
          "# TYPE ra_web_srv_requests_total counter\n";
   for (std::size_t i = 0; i < names_.size(); ++i)
-    for (std::size_t s = 0; s + 1 < kStatuses.size(); ++s) {
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
       const auto n = routes_[i].by_status[s].load(std::memory_order_relaxed);
       if (n == 0) continue;
       const std::string code = kStatuses[s] == 0 ? "other" : std::to_string(kStatuses[s]);

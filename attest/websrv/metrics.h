@@ -31,7 +31,8 @@ class Metrics {
 
   static constexpr std::array<double, 12> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                    0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-  static constexpr std::array<int, 13> kStatuses{200, 301, 400, 404, 405, 408, 413, 422, 431, 500, 503, 0, -1};
+  /// Status label values; the last (0) counts every other status as "other".
+  static constexpr std::array<int, 12> kStatuses{200, 301, 400, 404, 405, 408, 413, 422, 431, 500, 503, 0};
 
  private:
   struct Route {

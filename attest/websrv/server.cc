@@ -16,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -257,7 +258,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       ts.socket().shutdown(tcp::socket::shutdown_both, ec);
       co_return;
     }
-    ssl::stream<beast::tcp_stream> ss(std::move(ts), *tls);
+    // beast::ssl_stream flattens buffer sequences: one TLS record per response, not one per buffer.
+    beast::ssl_stream<beast::tcp_stream> ss(std::move(ts), *tls);
     const std::size_t used = co_await ss.async_handshake(ssl::stream_base::server, buf.data(),
                                                          net::redirect_error(net::use_awaitable, ec));
     if (ec) {

@@ -125,9 +125,31 @@ feed '{"op":"snapshot_begin"}' "{\"op\":\"put\",\"path\":\"/staged\",\"kind\":\"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/v1/files/hash?path=/app/f1")" = 200 ] || fail "unfinished snapshot replaced the index"
 feed '{"op":"del","path":"/app/dir"}'
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/v1/files/hash?path=/app/dir/f2")" = 404 ] || fail "del of a dir"
+# A large set: 3000 entries in one snapshot, streamed back in several chunks.
+python3 - "$TMP/run/files.sock" "$H1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+lines = [{"op": "snapshot_begin"}]
+lines += [{"op": "put", "path": f"/bulk/{i:05d}", "kind": "file", "sha3_512": sys.argv[2], "size": i} for i in range(3000)]
+lines += [{"op": "put", "path": "/app/f1", "kind": "file", "sha3_512": sys.argv[2], "size": 5},
+          {"op": "put", "path": "/app/with space", "kind": "file", "sha3_512": sys.argv[2], "size": 5},
+          {"op": "snapshot_end"}]
+s.sendall("".join(json.dumps(l) + "\n" for l in lines).encode()); s.close()
+PY
+sleep 0.5
+curl -skf "$B/v1/files?prefix=/bulk/" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+paths = [f["path"] for f in j["files"]]
+assert j["count"] == 3000 and paths == [f"/bulk/{i:05d}" for i in range(3000)], (j["count"], paths[:3])
+' || fail "large listing"
+feed '{"op":"snapshot_begin"}' \
+     "{\"op\":\"put\",\"path\":\"/app/f1\",\"kind\":\"file\",\"sha3_512\":\"$H1\",\"size\":5}" \
+     "{\"op\":\"put\",\"path\":\"/app/with space\",\"kind\":\"file\",\"sha3_512\":\"$H2\",\"size\":5}" \
+     '{"op":"snapshot_end"}'
 feed '{"op":"put","path":"/x"' 'garbage'
 grep -q "malformed line.*offset" "$TMP/log" || fail "malformed line not logged with its offset"
-pass "file index: snapshot, staging, del, malformed line"
+pass "file index: snapshot, staging, del, 3000-entry chunked listing, malformed line"
 
 # --- proofs: server verify and an independent verify ---
 curl -skf "$B/v1/files/proof?path=/app/f1" > "$TMP/proof.json"
@@ -181,6 +203,9 @@ for q in '/app/../etc/passwd' '../../etc/passwd' '%2Fapp%2F..%2F..%2Fetc%2Fpassw
   case "$body" in *" 400"|*" 404") ;; *) fail "path traversal $q: $body";; esac
   grep -q "root:" <<<"$body" && fail "file content leaked for $q"
 done
+python3 -c 'import sys; sys.stdout.buffer.write(b"\x81" * 16000 + b"\x00")' > "$TMP/deep.cbor"
+code=$(curl -sk -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/cbor' --data-binary @"$TMP/deep.cbor" "$B/v1/verify/hash")
+[ "$code" = 400 ] || fail "deeply nested CBOR body: $code"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' "$B/nope")" = 404 ] || fail "unknown route"
 [ "$(curl -sk -o /dev/null -w '%{http_code}' -X PUT "$B/v1/pcrs")" = 405 ] || fail "wrong method"
 curl -s "http://127.0.0.1:$PORT/healthz" | grep -q "plain HTTP" || fail "plain HTTP to the TLS port"
@@ -232,7 +257,7 @@ open_conns = [l for l in out.splitlines() if l.startswith("ra_web_srv_connection
 assert open_conns and int(open_conns[0].split()[1]) >= 1200, open_conns
 for s in socks: s.close()
 PY
-pass "hostile: headers 431, body 413, bad encodings 400, traversal 400/404, slow/garbage clients dropped"
+pass "hostile: headers 431, body 413, deep CBOR 400, bad encodings 400, traversal 400/404, slow/garbage clients dropped"
 
 kill -0 $PID || fail "server died"
 curl -skf "$B/healthz" | grep -q ok || fail "server no longer answers /healthz"

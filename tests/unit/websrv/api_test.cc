@@ -175,6 +175,25 @@ TEST_CASE("api: files, hashes, proofs and the file attestation") {
   CHECK(json::from_cbor(cout_)["count"] == 1);
 }
 
+TEST_CASE("api: a listing larger than one chunk streams every entry once, in order") {
+  Fixture f;
+  IndexFeed feed(f.index);
+  for (int i = 0; i < 600; ++i)
+    feed.apply_line(R"({"op":"put","path":"/many/f)" + std::to_string(i) + R"(","kind":"file","sha3_512":")" +
+                        std::string(128, '0') + R"(","size":1})",
+                    0);
+  auto r = f.get("/v1/files?prefix=/many/");
+  REQUIRE(r.stream);
+  std::string out;
+  int chunks = 0;
+  while (f.api->next_chunk(*r.stream, out)) ++chunks;
+  CHECK(chunks >= 3);  // 256 entries per chunk
+  const json j = json::parse(out);
+  REQUIRE(j["count"] == 600);
+  REQUIRE(j["files"].size() == 600);
+  for (std::size_t i = 1; i < 600; ++i) CHECK(j["files"][i - 1]["path"].get<std::string>() < j["files"][i]["path"].get<std::string>());
+}
+
 TEST_CASE("api: verify endpoints answer 200 valid, 422 invalid, 400 malformed") {
   Fixture f;
   auto p = body(f.get("/v1/files/proof?path=/app/bin"));
@@ -208,6 +227,17 @@ TEST_CASE("api: verify endpoints answer 200 valid, 422 invalid, 400 malformed") 
   const Bytes raw = parse_base64_param(doc, "d", 1 << 20);
   CHECK(f.api->handle({"POST", "/v1/verify/attestation?nonce=0102", "", "application/cbor", std::string(raw.begin(), raw.end())})
             .status == 200);
+}
+
+TEST_CASE("api: deeply nested bodies are 400, not a stack overflow") {
+  Fixture f;
+  const std::string deep_cbor = std::string(60000, '\x81') + '\x00';
+  CHECK(f.api->handle({"POST", "/v1/verify/hash", "", "application/cbor", deep_cbor}).status == 400);
+  CHECK(f.post("/v1/verify/hash", std::string(60000, '[')).status == 400);
+  CHECK(f.post("/v1/verify/proof", std::string(30000, '[') + std::string(30000, ']')).status == 400);
+  // CBOR bodies work when sane.
+  const auto ok = json::to_cbor(json({{"path", "/app/bin"}, {"sha3_512", std::string(128, 'e')}}));
+  CHECK(f.api->handle({"POST", "/v1/verify/hash", "", "application/cbor", std::string(ok.begin(), ok.end())}).status == 200);
 }
 
 TEST_CASE("api: nsm, random, pubkeys, readyz, metrics") {

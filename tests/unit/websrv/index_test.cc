@@ -120,6 +120,8 @@ TEST_CASE("file index: malformed lines are FormatErrors with the byte offset") {
   CHECK(error_offset(feed, R"({"op":"put","path":"/a","kind":"file","sha3_512":")" + kHashA + R"(","size":-1})", 3) == 3);
   CHECK(error_offset(feed, R"({"op":"put","path":"/a","kind":"file","sha3_512":")" + kHashA + R"("})", 3) == 3);
   CHECK(error_offset(feed, R"({"op":"del"})", 3) == 3);
+  CHECK(error_offset(feed, std::string(60000, '[') + std::string(60000, ']'), 3) == 3);
+  CHECK(error_offset(feed, R"({"op":"put","size":5e99999})", 3) == 3);  // nlohmann out_of_range, not parse_error
   CHECK(index.size() == 0);
   // Unknown extra keys are ignored (forward compatibility).
   feed.apply_line(R"({"op":"put","path":"/a","kind":"dir","sha3_512":")" + kHashA + R"(","size":0,"mtime":5})", 0);
