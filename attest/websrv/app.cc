@@ -83,8 +83,8 @@ int run(const Config& cfg) {
   }
 
   const unsigned threads = cfg.io_threads ? cfg.io_threads : std::max(1u, std::thread::hardware_concurrency());
-  boost::asio::io_context io(static_cast<int>(threads));
-  Server server(io, cfg, api, metrics, tls.get());
+  boost::asio::io_context io(1);  // listeners, the file index, signals
+  Server server(io, cfg, api, metrics, tls.get(), threads);
   const auto bound = server.start();
   std::unique_ptr<IndexListener> index_listener;
   if (!cfg.files_socket.empty()) {
@@ -109,10 +109,8 @@ int run(const Config& cfg) {
     if (index_listener) index_listener->stop();
     io.stop();
   });
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
   io.run();
-  for (auto& t : pool) t.join();
+  server.join();
   log::info("stopped");
   return 0;
 }

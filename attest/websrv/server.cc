@@ -19,7 +19,9 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "attest/websrv/vsock.h"
 #include "base/error.h"
@@ -68,6 +70,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::vector<bool> is_redirect;
   std::unique_ptr<net::basic_socket_acceptor<net::generic::stream_protocol>> vsock_acceptor;
   std::uint16_t https_port = 443;
+  // Connections live on worker contexts, one thread each, dealt round-robin by
+  // the accepting thread: a connection never changes thread, so no strand or
+  // scheduler lock is contended on its path (the listeners run on `io`).
+  std::vector<std::unique_ptr<net::io_context>> workers;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> worker_guards;
+  std::vector<std::thread> worker_threads;
+  std::size_t next_worker = 0;
+
+  net::io_context& pick_worker() { return *workers[next_worker++ % workers.size()]; }
 
   Impl(net::io_context& i, const Config& c, const Api& a, Metrics& m, ssl::context* t)
       : io(i), cfg(c), api(a), metrics(m), tls(t) {}
@@ -288,7 +299,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     for (;;) {
       beast::error_code ec;
-      tcp::socket s = co_await acceptor.async_accept(net::make_strand(io), net::redirect_error(net::use_awaitable, ec));
+      tcp::socket s = co_await acceptor.async_accept(pick_worker(), net::redirect_error(net::use_awaitable, ec));
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
       if (ec) {  // EMFILE and friends: log, back off a little, go on
         log::warn("accept failed", {{"error", ec.message()}});
@@ -318,7 +329,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       // From here a vsock connection is just a stream socket: adopt the fd into
       // the TCP socket type the sessions use (only read/write/shutdown/close are called).
       const int fd = s.release();
-      tcp::socket t(net::make_strand(io));
+      tcp::socket t(pick_worker());
       t.assign(tcp::v4(), fd, ec);
       if (ec) {
         ::close(fd);
@@ -347,12 +358,25 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Server::Server(net::io_context& io, const Config& config, const Api& api, Metrics& metrics, ssl::context* tls)
+Server::Server(net::io_context& io, const Config& config, const Api& api, Metrics& metrics, ssl::context* tls,
+               unsigned threads)
     : impl_(std::make_shared<Impl>(io, config, api, metrics, tls)) {
   if (config.tls && !tls) throw Error("TLS enabled but no TLS context");
+  for (unsigned i = 0; i < std::max(1u, threads); ++i) {
+    impl_->workers.push_back(std::make_unique<net::io_context>(1));
+    impl_->worker_guards.push_back(net::make_work_guard(*impl_->workers.back()));
+  }
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  stop();
+  join();
+}
+
+void Server::join() {
+  for (auto& t : impl_->worker_threads)
+    if (t.joinable()) t.join();
+}
 
 std::vector<std::string> Server::start() {
   std::vector<std::string> out;
@@ -370,6 +394,8 @@ std::vector<std::string> Server::start() {
   }
   for (std::size_t i = 0; i < s.tcp_acceptors.size(); ++i)
     net::co_spawn(s.io, s.accept_tcp(*s.tcp_acceptors[i], s.is_redirect[i]), net::detached);
+  if (s.worker_threads.empty())
+    for (auto& w : s.workers) s.worker_threads.emplace_back([ctx = w.get()] { ctx->run(); });
   return out;
 }
 
@@ -380,6 +406,8 @@ void Server::stop() {
     for (auto& a : self->tcp_acceptors) a->close(ec);
     if (self->vsock_acceptor) self->vsock_acceptor->close(ec);
   });
+  impl_->worker_guards.clear();
+  for (auto& w : impl_->workers) w->stop();
 }
 
 }  // namespace ef::websrv

@@ -1,6 +1,7 @@
 #pragma once
-// The HTTP(S) server: Asio + Beast, one io_context run by N threads, one
-// coroutine per connection. Listeners: TCP (TLS or, for tests, plain), vsock,
+// The HTTP(S) server: Asio + Beast. Listeners run on the caller's io_context;
+// each accepted connection goes, round-robin, to one of N worker io_contexts of
+// one thread each and stays there: one coroutine per connection, no strands. Listeners: TCP (TLS or, for tests, plain), vsock,
 // and an optional plain-HTTP listener that only answers 301 to https.
 // Limits: max connections, header bytes, body bytes; timeouts for the TLS
 // handshake and headers, the whole request, and keep-alive idleness.
@@ -27,16 +28,20 @@ std::unique_ptr<boost::asio::ssl::context> make_tls_context(const std::string& m
 
 class Server {
  public:
-  /// `tls` may be null only when config.tls is false.
+  /// `tls` may be null only when config.tls is false. `io` runs the listeners;
+  /// `threads` (at least 1) worker threads, started by start(), run connections.
   Server(boost::asio::io_context& io, const Config& config, const Api& api, Metrics& metrics,
-         boost::asio::ssl::context* tls);
+         boost::asio::ssl::context* tls, unsigned threads);
+  /// stop() and join().
   ~Server();
 
   /// Binds every configured listener (throws ef::Error naming the address) and
   /// starts accepting. Returns what it bound ("tcp 127.0.0.1:8443", ...).
   std::vector<std::string> start();
-  /// Stops accepting (open connections finish or time out).
+  /// Stops accepting and stops the worker threads (open connections are dropped).
   void stop();
+  /// Waits for the worker threads to end (after stop()).
+  void join();
 
  private:
   struct Impl;
