@@ -44,13 +44,13 @@ Bytes file_bytes(const rootfs::FsNode& node) {
 }  // namespace
 
 std::string resolve_in_tree(const rootfs::FsTree& tree, std::string_view root, std::string_view path) {
-  std::deque<std::string> todo;
-  for (std::string& part : components(path)) todo.push_back(std::move(part));
+  std::deque<std::string> pending;  // components still to walk
+  for (std::string& part : components(path)) pending.push_back(std::move(part));
   std::vector<std::string> done;  // components below root reached so far
   int links = 0;
-  while (!todo.empty()) {
-    std::string part = std::move(todo.front());
-    todo.pop_front();
+  while (!pending.empty()) {
+    std::string part = std::move(pending.front());
+    pending.pop_front();
     if (part == "..") {
       if (done.empty()) return "";
       done.pop_back();
@@ -68,7 +68,7 @@ std::string resolve_in_tree(const rootfs::FsTree& tree, std::string_view root, s
     if (++links > kMaxLinks) return "";
     std::vector<std::string> target = components(node->link_target);
     if (!node->link_target.empty() && node->link_target[0] == '/') done.clear();
-    todo.insert(todo.begin(), target.begin(), target.end());
+    pending.insert(pending.begin(), target.begin(), target.end());
   }
   std::string out(root);
   for (const std::string& d : done) out = join(out, d);
@@ -91,12 +91,12 @@ void require_runnable(const rootfs::FsTree& tree, std::string_view root, std::st
   if (info.interpreter && regular(*info.interpreter) == nullptr)
     missing.push_back("interpreter " + *info.interpreter);
   const std::string dirs[] = {"/lib/" + std::string(triplet), "/usr/lib/" + std::string(triplet)};
-  std::deque<std::pair<std::string, std::string>> todo;  // soname, needed by
-  for (const std::string& n : info.needed) todo.emplace_back(n, std::string(program));
+  std::deque<std::pair<std::string, std::string>> unresolved;  // soname, needed by
+  for (const std::string& n : info.needed) unresolved.emplace_back(n, std::string(program));
   std::set<std::string> seen;
-  while (!todo.empty()) {
-    auto [soname, by] = todo.front();
-    todo.pop_front();
+  while (!unresolved.empty()) {
+    auto [soname, by] = unresolved.front();
+    unresolved.pop_front();
     if (!seen.insert(soname).second) continue;
     const rootfs::FsNode* lib = nullptr;
     std::string found;
@@ -110,7 +110,7 @@ void require_runnable(const rootfs::FsTree& tree, std::string_view root, std::st
       missing.push_back(soname + " (needed by " + by + ")");
       continue;
     }
-    for (const std::string& n : parse_elf_link_info(file_bytes(*lib), found).needed) todo.emplace_back(n, soname);
+    for (const std::string& n : parse_elf_link_info(file_bytes(*lib), found).needed) unresolved.emplace_back(n, soname);
   }
   if (missing.empty()) return;
   std::string list;
