@@ -86,7 +86,10 @@ void apply_rootfs_item(FsTree& t, const RootfsItem& item, const Lock& lock, cons
   with_context(item.key_path, [&] {
     switch (item.kind) {
       case K::kDirectory: apply_normalized_directory(t, item.source, dest, item.key_path); break;
-      case K::kTar: rootfs::apply_tar_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256); break;
+      case K::kTar:
+        rootfs::apply_tar_layer(t, item.source, dest, cache, locked(lock, item.key_path).digest.sha256, {},
+                                item.whiteouts);
+        break;
       case K::kOci: {
         rootfs::OciOptions oci;
         oci.platform = std::string("linux/") + (spec_arch == Arch::kAarch64 ? "arm64" : "amd64");

@@ -40,6 +40,7 @@ int cmd_pcr(Args args) {
 
 }  // namespace ef::build
 
+#include "builder/display.h"
 #include "builder/eif_diff.h"
 
 namespace ef::build {
@@ -57,9 +58,12 @@ int cmd_diff(Args args) {
   eif::EifImage ia = eif::EifImage::open(a), ib = eif::EifImage::open(b);
   std::vector<Difference> diffs = diff_images(ia, ib);
   if (json) {
-    std::printf("%s\n", differences_json(diffs).dump(2).c_str());
+    // Names that are not UTF-8 cannot be JSON strings: their bad bytes become U+FFFD.
+    std::printf("%s\n", differences_json(diffs).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    for (const Difference& d : diffs) std::printf("%s:\n  A: %s\n  B: %s\n", d.where.c_str(), d.a.c_str(), d.b.c_str());
+    for (const Difference& d : diffs)
+      std::printf("%s:\n  A: %s\n  B: %s\n", escape_for_display(d.where).c_str(), escape_for_display(d.a).c_str(),
+                  escape_for_display(d.b).c_str());
     std::printf("%zu difference(s)\n", diffs.size());
   }
   return diffs.empty() ? 0 : 1;

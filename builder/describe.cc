@@ -1,5 +1,6 @@
 #include "builder/describe.h"
 
+#include <algorithm>
 #include <future>
 
 #include "base/error.h"
@@ -28,6 +29,28 @@ Description describe(const EifImage& image) {
   return d;
 }
 
+nlohmann::ordered_json metadata_describe_json(const IdentityInfo& info) {
+  const BuildMetadata& b = info.build_metadata;
+  nlohmann::ordered_json m = {{"BuildTime", b.build_time},
+                              {"BuildTool", b.build_tool},
+                              {"BuildToolVersion", b.build_tool_version},
+                              {"OperatingSystem", b.operating_system},
+                              {"KernelVersion", b.kernel_version},
+                              {"DockerInfo", info.docker_info}};
+  const nlohmann::ordered_json& custom = info.custom_metadata;
+  if (custom.is_object()) {
+    // serde_json's Map (no preserve_order feature in nitro-cli) iterates its keys sorted.
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : custom.items()) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    for (const std::string& k : keys)
+      if (!m.contains(k)) m[k] = custom.at(k);  // a custom key never hides a build field
+  } else if (!custom.is_null()) {
+    m["CustomMetadata"] = custom;  // not a map: nitro-cli cannot flatten it; shown as stored
+  }
+  return m;
+}
+
 nlohmann::ordered_json description_json(const EifImage& image, const Description& d) {
   nlohmann::ordered_json j;
   j["EifVersion"] = image.header().version;
@@ -39,14 +62,7 @@ nlohmann::ordered_json description_json(const EifImage& image, const Description
   if (!d.signature_error.empty()) j["SignatureError"] = d.signature_error;
   j["ImageName"] = d.metadata.image_name;
   j["ImageVersion"] = d.metadata.image_version;
-  const BuildMetadata& b = d.metadata.build_metadata;
-  j["Metadata"] = {{"BuildTime", b.build_time},
-                   {"BuildTool", b.build_tool},
-                   {"BuildToolVersion", b.build_tool_version},
-                   {"OperatingSystem", b.operating_system},
-                   {"KernelVersion", b.kernel_version},
-                   {"DockerInfo", d.metadata.docker_info},
-                   {"CustomMetadata", d.metadata.custom_metadata}};
+  j["Metadata"] = metadata_describe_json(d.metadata);
   j["Arch"] = (image.header().flags & kFlagAarch64) ? "aarch64" : "x86_64";
   j["DefaultMemoryMiB"] = image.header().default_mem >> 20;
   j["DefaultCpus"] = image.header().default_cpus;

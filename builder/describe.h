@@ -22,6 +22,14 @@ struct Description {
 /// signature is reported in the result, not thrown.
 Description describe(const EifImage& image);
 
+/// `Metadata` as `nitro-cli describe-eif` prints it (its MetadataDescribeInfo):
+/// BuildTime, BuildTool, BuildToolVersion, OperatingSystem, KernelVersion,
+/// DockerInfo, then the custom metadata's keys flattened in (serde's
+/// `#[serde(flatten)]`), sorted as serde_json's map sorts them; absent when
+/// null. A custom key equal to a build field is dropped (the build field
+/// stays); custom metadata that is not a JSON object stays under CustomMetadata.
+nlohmann::ordered_json metadata_describe_json(const IdentityInfo& info);
+
 /// The JSON of `nitro-cli describe-eif`: EifVersion, Measurements, IsSigned,
 /// SigningCertificate, CheckCRC, SignatureCheck, ImageName, ImageVersion, Metadata.
 nlohmann::ordered_json description_json(const EifImage& image, const Description& d);

@@ -2,6 +2,7 @@
 
 #include <archive_entry.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -166,12 +167,60 @@ struct LayerRef {
   std::optional<std::uint64_t> size;  ///< from an OCI descriptor
 };
 
+/// The SHA-256 (hex) and size of a member's raw bytes, read without parsing them.
+std::pair<std::string, std::uint64_t> hash_member(const ImageArchive& img, const std::string& member) {
+  Hasher h(HashAlgo::kSha256);
+  std::uint64_t total = 0;
+  img.with_member(member, [&](TarReader& r, std::uint64_t) {
+    std::vector<std::uint8_t> buf(kChunk);
+    for (la_ssize_t n; (n = archive_read_data(r.get(), buf.data(), buf.size())) != 0;) {
+      if (n < 0) throw Error(img.name() + ": " + member + ": " + r.error());
+      h.update(std::span(buf.data(), static_cast<std::size_t>(n)));
+      total += static_cast<std::uint64_t>(n);
+    }
+  });
+  return {to_hex(h.finish()), total};
+}
+
+/// The one error for a layer member whose bytes are not what the manifest
+/// claims, whether or not the cache knows the claimed digest.
+void check_layer_bytes(const ImageArchive& img, const LayerRef& ref, const std::string& got, std::uint64_t size) {
+  std::string layer_name = img.name() + ":" + ref.member;
+  if (got != ref.sha256)
+    throw Error(layer_name + ": digest mismatch: the manifest says sha256:" + ref.sha256 + ", the member is sha256:" + got);
+  if (ref.size && *ref.size != size)
+    throw Error(layer_name + ": size mismatch: the manifest says " + std::to_string(*ref.size) + ", the member has " +
+                std::to_string(size));
+}
+
+/// Calls fn with the decompressed bytes of a layer member.
+void with_decompressed_member(const ImageArchive& img, const std::string& member,
+                              const std::function<void(const TarStreamRead&)>& fn) {
+  img.with_member(member, [&](TarReader& outer, std::uint64_t) {
+    struct Feed {
+      TarReader* outer;
+      std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(kChunk);
+    } feed{&outer};
+    auto on_read = [](archive*, void* ctx, const void** out) -> la_ssize_t {
+      auto* f = static_cast<Feed*>(ctx);
+      *out = f->buf.data();
+      return archive_read_data(f->outer->get(), f->buf.data(), f->buf.size());
+    };
+    TarReader raw(TarReader::Mode::kRaw);
+    if (archive_read_open(raw.get(), &feed, nullptr, on_read, nullptr) != ARCHIVE_OK) return;
+    archive_entry* ae = nullptr;
+    if (archive_read_next_header(raw.get(), &ae) != ARCHIVE_OK) return;
+    fn(raw_stream_reader(raw));
+  });
+}
+
 /// Reads a layer member through a nested tar reader, hashing its raw bytes.
 std::vector<LayerEntry> read_layer_member(const ImageArchive& img, const LayerRef& ref, const ContentCache& cache,
                                           const LayerOptions& options, std::uint64_t& size_out) {
   std::string layer_name = img.name() + ":" + ref.member;
   std::vector<LayerEntry> entries;
   std::string got;
+  TarReadNotes post_checks;
   img.with_member(ref.member, [&](TarReader& outer, std::uint64_t) {
     struct Feed {
       TarReader* outer;
@@ -192,18 +241,22 @@ std::vector<LayerEntry> read_layer_member(const ImageArchive& img, const LayerRe
     TarReader inner;
     if (archive_read_open(inner.get(), &feed, nullptr, on_read, nullptr) != ARCHIVE_OK)
       throw Error(layer_name + ": " + inner.error());
-    entries = read_tar_entries(inner, layer_name, cache, options);
+    TarReadNotes notes;
+    try {
+      entries = read_tar_entries(inner, layer_name, cache, options, &notes);
+    } catch (const FormatError&) {
+      check_tar_headers(notes, WithTarStream([&](const std::function<void(const TarStreamRead&)>& fn) { with_decompressed_member(img, ref.member, fn); }), layer_name);
+      throw;
+    }
+    post_checks = notes;
     const void* ignored = nullptr;
     for (la_ssize_t n; (n = on_read(nullptr, &feed, &ignored)) != 0;)  // the bytes after the tar's end
       if (n < 0) throw Error(layer_name + ": " + outer.error());
     got = to_hex(feed.hasher.finish());
     size_out = feed.bytes;
   });
-  if (got != ref.sha256)
-    throw Error(layer_name + ": digest mismatch: the manifest says sha256:" + ref.sha256 + ", the member is sha256:" + got);
-  if (ref.size && *ref.size != size_out)
-    throw Error(layer_name + ": size mismatch: the manifest says " + std::to_string(*ref.size) + ", the member has " +
-                std::to_string(size_out));
+  check_layer_bytes(img, ref, got, size_out);  // again: the member may have changed since it was hashed
+  check_tar_headers(post_checks, WithTarStream([&](const std::function<void(const TarStreamRead&)>& fn) { with_decompressed_member(img, ref.member, fn); }), layer_name);
   return entries;
 }
 
@@ -253,6 +306,21 @@ std::vector<LayerRef> oci_layers(const ImageArchive& img, const OciOptions& opti
   return refs;
 }
 
+/// The config a docker-save manifest names. Docker names it by its digest
+/// ("<hex>.json", or "blobs/sha256/<hex>" since docker 25): then its bytes must
+/// hash to that name. An absolute name is refused as such.
+json docker_config(const ImageArchive& img, const json& image, const std::string& where) {
+  std::string written = image.at("Config").get<std::string>();
+  if (!written.empty() && written[0] == '/')
+    throw Error(where + ": Config names an absolute path \"" + written + "\"; members of an image archive are relative");
+  std::string config = with_context(where, [&] { return normalize_path(written); });
+  std::string hex;
+  if (config.rfind("blobs/sha256/", 0) == 0) hex = config.substr(13);
+  else if (config.size() == 69 && config.compare(64, 5, ".json") == 0) hex = config.substr(0, 64);
+  bool named_by_digest = hex.size() == 64 && hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return img.read_json(config, named_by_digest ? hex : std::string());
+}
+
 std::vector<LayerRef> docker_layers(const ImageArchive& img) {
   json manifest = img.read_json("manifest.json");
   std::string where = img.name() + ": manifest.json";
@@ -264,7 +332,11 @@ std::vector<LayerRef> docker_layers(const ImageArchive& img) {
   std::optional<json> diff_ids;
   std::vector<LayerRef> refs;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    std::string member = with_context(where, [&] { return normalize_path(layers[i].get<std::string>()); });
+    std::string written = layers[i].get<std::string>();
+    if (!written.empty() && written[0] == '/')
+      throw Error(where + ": Layers[" + std::to_string(i) + "] names an absolute path \"" + written +
+                  "\"; members of an image archive are relative");
+    std::string member = with_context(where, [&] { return normalize_path(written); });
     if (member.rfind("blobs/sha256/", 0) == 0) {
       std::string hex = member.substr(13);
       check_sha256_hex(hex, where + ": layer name " + member);
@@ -272,12 +344,21 @@ std::vector<LayerRef> docker_layers(const ImageArchive& img) {
       continue;
     }
     if (!diff_ids) {
-      std::string config = with_context(where, [&] { return normalize_path(image.at("Config").get<std::string>()); });
-      diff_ids = img.read_json(config).at("rootfs").at("diff_ids");
+      diff_ids = docker_config(img, image, where).at("rootfs").at("diff_ids");
       if (!diff_ids->is_array() || diff_ids->size() != layers.size())
         throw Error(where + ": the config's rootfs.diff_ids do not match the layer list");
     }
     refs.push_back({member, sha256_of_digest((*diff_ids)[i].get<std::string>(), where), std::nullopt});
+  }
+  // Checked even when its diff_ids are not needed (layers named by digest), if present.
+  if (!diff_ids && image.contains("Config") && image.at("Config").is_string()) {
+    std::string written = image.at("Config").get<std::string>();
+    bool present = false;
+    try {
+      present = !written.empty() && written[0] != '/' && img.has(normalize_path(written));
+    } catch (const Error&) {
+    }
+    if (present) (void)docker_config(img, image, where);
   }
   return refs;
 }
@@ -304,6 +385,11 @@ OciImageInfo apply_oci_layer(FsTree& tree, const std::filesystem::path& archive_
   }
   for (const LayerRef& ref : refs) {
     OciLayerInfo li{ref.member, ref.sha256, ref.size.value_or(0), false};
+    // Every member is hashed before anything of it is used, cached or not:
+    // the cache is keyed by the manifest's claim, so the claim is checked first.
+    auto [got, size] = hash_member(img, ref.member);
+    check_layer_bytes(img, ref, got, size);
+    li.size = size;
     std::vector<LayerEntry> entries;
     if (auto cached = cache.load_layer(ref.sha256)) {
       entries = std::move(*cached);

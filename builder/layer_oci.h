@@ -25,7 +25,7 @@ struct OciLayerInfo {
   std::string member;  ///< path inside the outer archive
   std::string sha256;  ///< hex digest of the member's bytes, checked
   std::uint64_t size = 0;
-  bool from_cache = false;  ///< applied from the cache without reading the member
+  bool from_cache = false;  ///< hashed, then applied from the cache without unpacking the member
 };
 
 struct OciImageInfo {
@@ -45,13 +45,17 @@ struct OciImageInfo {
 /// Every digest on the way is checked: OCI manifests and layers against their
 /// descriptors (sha256 and size); docker-save layers against the config's
 /// rootfs.diff_ids, or against their `blobs/sha256/<hex>` name in newer
-/// docker versions. A layer whose digest the cache already knows is applied
-/// from the cache without reading it. Layer members may be symlinks or hard
-/// links to other members (docker dedups identical layers that way).
+/// docker versions; a docker-save config named by its digest (`<hex>.json`,
+/// `blobs/sha256/<hex>`) against that name. Every layer member is hashed
+/// before it is used, whether or not the cache knows its digest, so a warm
+/// and a cold cache give the same image or the same error: a cached layer
+/// only saves decompressing and unpacking it. Layer members may be symlinks
+/// or hard links to other members (docker dedups identical layers that way).
 ///
 /// Errors name the archive and the member: not an image, missing or
-/// duplicate members, malformed JSON, unsupported digest algorithms, digest or
-/// size mismatches, plus everything read_tar_entries refuses in a layer.
+/// duplicate members, absolute member names, malformed JSON, unsupported
+/// digest algorithms, digest or size mismatches, plus everything
+/// read_tar_entries refuses in a layer.
 OciImageInfo apply_oci_layer(FsTree& tree, const std::filesystem::path& archive_path, std::string_view dest_prefix,
                              const ContentCache& cache, const OciOptions& options = {});
 

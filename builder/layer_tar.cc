@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/hash.h"
+#include "builder/display.h"
 
 namespace ef::rootfs {
 
@@ -19,7 +20,7 @@ class EntryDecoder {
   EntryDecoder(std::string_view name, std::uint64_t offset) : name_(name), offset_(offset) {}
 
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw FormatError(name_, offset_, path.empty() ? what : "entry \"" + path + "\": " + what);
+    throw FormatError(name_, offset_, path.empty() ? what : "entry \"" + build::escape_for_display(path) + "\": " + what);
   }
 
   std::string raw_path(archive_entry* ae) const {
@@ -103,15 +104,28 @@ FsContent read_contents(TarReader& r, const EntryDecoder& dec, const std::string
 }  // namespace
 
 std::vector<LayerEntry> read_tar_entries(TarReader& r, std::string_view name, const ContentCache& cache,
-                                         const LayerOptions& options) {
+                                         const LayerOptions& options, TarReadNotes* notes) {
   std::vector<LayerEntry> out;
+  TarReadNotes ignored;
+  if (notes == nullptr) notes = &ignored;
   for (;;) {
     std::uint64_t before = r.position();
     archive_entry* ae = nullptr;
     int rc = archive_read_next_header(r.get(), &ae);
     if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK) throw FormatError(name, before, "bad tar header: " + r.error());
+    if (rc != ARCHIVE_OK) {
+      notes->header_failed = true;
+      throw FormatError(name, before, "bad tar header: " + r.error());
+    }
     la_int64_t header_at = archive_read_header_position(r.get());
+    if (header_at >= 0) {
+      int format = archive_format(r.get());
+      if (format == ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE || format == ARCHIVE_FORMAT_TAR_PAX_RESTRICTED ||
+          format == ARCHIVE_FORMAT_TAR_GNUTAR)
+        notes->extension_offsets.push_back(static_cast<std::uint64_t>(header_at));
+      notes->have_last_good = true;
+      notes->last_good_offset = static_cast<std::uint64_t>(header_at);
+    }
     EntryDecoder dec(name, header_at < 0 ? before : static_cast<std::uint64_t>(header_at));
     if (out.size() >= options.max_entries)
       dec.fail("", "more than " + std::to_string(options.max_entries) + " entries");
@@ -129,22 +143,67 @@ std::vector<LayerEntry> read_tar_entries(TarReader& r, std::string_view name, co
   return out;
 }
 
+TarStreamRead raw_stream_reader(TarReader& raw) {
+  return [&raw](std::span<std::uint8_t> buf) -> std::size_t {
+    la_ssize_t n = archive_read_data(raw.get(), buf.data(), buf.size());
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  };
+}
+
+void check_tar_headers(const TarReadNotes& notes, const WithTarStream& with_stream, std::string_view name) {
+  if (notes.header_failed)
+    with_stream([&](const TarStreamRead& read) {
+      diagnose_bad_header(read, notes.last_good_offset, notes.have_last_good, name);
+    });
+  else if (!notes.extension_offsets.empty())
+    with_stream([&](const TarStreamRead& read) { check_extension_headers(read, notes.extension_offsets, name); });
+}
+
+namespace {
+
+/// Calls fn with the decompressed bytes of the file at `path`.
+void with_decompressed_file(const std::filesystem::path& path, const std::function<void(const TarStreamRead&)>& fn) {
+  TarReader raw(TarReader::Mode::kRaw);
+  raw.open_file(path);
+  archive_entry* ae = nullptr;
+  if (archive_read_next_header(raw.get(), &ae) != ARCHIVE_OK) return;  // nothing to add to libarchive's error
+  fn(raw_stream_reader(raw));
+}
+
+}  // namespace
+
 std::vector<LayerEntry> load_tar_layer(const std::filesystem::path& tar_path, const ContentCache& cache,
                                        std::string_view layer_sha256, const LayerOptions& options) {
   std::string sha = layer_sha256.empty() ? to_hex(digest_file(HashAlgo::kSha256, tar_path)) : std::string(layer_sha256);
   check_sha256_hex(sha, "layer digest of " + tar_path.string());
   if (auto cached = cache.load_layer(sha)) return std::move(*cached);
   TarReader r;
-  r.open_file(tar_path);
-  std::vector<LayerEntry> entries = read_tar_entries(r, tar_path.string(), cache, options);
+  r.open_file_hashed(tar_path);
+  TarReadNotes notes;
+  std::vector<LayerEntry> entries;
+  WithTarStream stream = [&](const std::function<void(const TarStreamRead&)>& fn) {
+    with_decompressed_file(tar_path, fn);
+  };
+  try {
+    entries = read_tar_entries(r, tar_path.string(), cache, options, &notes);
+  } catch (const FormatError&) {
+    check_tar_headers(notes, stream, tar_path.string());
+    throw;
+  }
+  // The entries are stored under `sha`: only when the bytes just read are
+  // those bytes (the file may have changed since the lock check digested it).
+  if (std::string got = r.file_sha256(); got != sha)
+    throw Error(tar_path.string() + ": digest mismatch: expected sha256:" + sha + " (the lock), the file read is sha256:" + got);
+  check_tar_headers(notes, stream, tar_path.string());
   cache.store_layer(sha, entries);
   return entries;
 }
 
 void apply_tar_layer(FsTree& tree, const std::filesystem::path& tar_path, std::string_view dest_prefix,
-                     const ContentCache& cache, std::string_view layer_sha256, const LayerOptions& options) {
+                     const ContentCache& cache, std::string_view layer_sha256, const LayerOptions& options,
+                     bool whiteouts) {
   std::vector<LayerEntry> entries = load_tar_layer(tar_path, cache, layer_sha256, options);
-  apply_layer_entries(tree, entries, dest_prefix, false, options, tar_path.string());
+  apply_layer_entries(tree, entries, dest_prefix, whiteouts, options, tar_path.string());
 }
 
 }  // namespace ef::rootfs

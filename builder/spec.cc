@@ -2,12 +2,29 @@
 
 #include <glob.h>
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "base/file.h"
 #include "base/yaml_config.h"
 
 namespace ef::build {
 namespace fs = std::filesystem;
+
+nlohmann::ordered_json canonical_json(const nlohmann::ordered_json& value) {
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& v : value) out.push_back(canonical_json(v));
+    return out;
+  }
+  if (!value.is_object()) return value;
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : value.items()) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());  // by unsigned bytes, as nlohmann::json's std::map orders them
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const std::string& k : keys) out[k] = canonical_json(value.at(k));
+  return out;
+}
 
 bool is_known_runtime(std::string_view name) {
   return name == "init" || name == "ra-web-srv" || name == "fs-monitor" || name == "pf-proxy";
@@ -82,8 +99,12 @@ RootfsItem parse_rootfs_item(const ConfigNode& n, const fs::path& dir, std::size
     item.source = p.resolved;
   };
   if (n.has("directory") || n.has("tar") || n.has("oci")) {
-    n.expect_keys({"directory", "tar", "oci", "dest"});
+    n.expect_keys({"directory", "tar", "oci", "dest", "whiteouts"});
     const char* key = n.has("directory") ? "directory" : n.has("tar") ? "tar" : "oci";
+    if (auto w = n.optional("whiteouts")) {
+      if (!n.has("tar")) w->fail("whiteouts applies to tar items only (oci layers always honour them)");
+      item.whiteouts = w->as_bool();
+    }
     item.kind = n.has("directory") ? RootfsItem::Kind::kDirectory
                 : n.has("tar")     ? RootfsItem::Kind::kTar
                                    : RootfsItem::Kind::kOci;
@@ -127,7 +148,11 @@ nlohmann::ordered_json rootfs_item_json(const RootfsItem& i) {
   using K = RootfsItem::Kind;
   switch (i.kind) {
     case K::kDirectory: j["directory"] = i.source_text; j["dest"] = i.dest; break;
-    case K::kTar: j["tar"] = i.source_text; j["dest"] = i.dest; break;
+    case K::kTar:
+      j["tar"] = i.source_text;
+      j["dest"] = i.dest;
+      if (i.whiteouts) j["whiteouts"] = true;
+      break;
     case K::kOci: j["oci"] = i.source_text; j["dest"] = i.dest; break;
     case K::kFile: j["file"] = i.source_text; j["dest"] = i.dest; break;
     case K::kSymlink: j["symlink"] = i.dest; j["target"] = i.link_target; break;
@@ -207,6 +232,8 @@ Spec parse_spec(std::string_view text, const fs::path& path) {
       j["runtimes"][name] = rj;
     }
   }
+  std::sort(s.runtimes.begin(), s.runtimes.end(),
+            [](const Runtime& a, const Runtime& b) { return a.name < b.name; });
   bool has_init_runtime = false;
   for (const Runtime& r : s.runtimes) has_init_runtime = has_init_runtime || r.name == "init";
   if (!s.init && !has_init_runtime) root.fail("the image needs an init: set 'init' or 'runtimes.init'");
@@ -235,7 +262,7 @@ Spec parse_spec(std::string_view text, const fs::path& path) {
   spec_json["env"] = s.env;
   if (j.contains("runtimes")) spec_json["runtimes"] = j["runtimes"];
   if (j.contains("signing")) spec_json["signing"] = j["signing"];
-  s.as_json = spec_json;
+  s.as_json = canonical_json(spec_json);
   return s;
 }
 

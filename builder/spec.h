@@ -38,6 +38,7 @@ struct RootfsItem {
   char device_type = 0;          // 'c' or 'b'
   std::uint32_t major = 0, minor = 0;
   std::string key_path;          // "rootfs[3]" for messages and lock entries
+  bool whiteouts = false;        // tar: apply `.wh.` markers as an OCI layer does
 };
 
 /// A runtime of this repository baked into the image.
@@ -67,12 +68,23 @@ struct Spec {
   std::vector<RootfsItem> rootfs;
   std::vector<std::string> cmd;
   std::vector<std::string> env;
-  std::vector<Runtime> runtimes;
+  std::vector<Runtime> runtimes;  // sorted by name: a map in the spec has no order
   std::optional<Signing> signing;
-  nlohmann::ordered_json as_json;  // the spec itself, for provenance externalParameters
+  /// The spec's one canonical form (see canonical_json): what the EIF's
+  /// metadata, the provenance's externalParameters.spec and the build stamp
+  /// record. parse_spec(as_json.dump()) gives back the same Spec and the same
+  /// as_json, whatever order the YAML (or a JSON reader) gave its maps.
+  nlohmann::ordered_json as_json;
 };
 
+/// The canonical form of a JSON value: every object's keys in byte order
+/// (recursively), arrays in their given order. Used for the spec so a
+/// rebuild from a provenance read back as an unordered map sees exactly the
+/// bytes the build saw.
+nlohmann::ordered_json canonical_json(const nlohmann::ordered_json& value);
+
 /// Parses and validates a spec. Every error names file:line:key; unknown keys are errors.
+/// The result is canonical: runtimes sorted by name, as_json = canonical_json(...).
 /// Globs in kernel.path ("/boot/vmlinuz-*-cloud-amd64") must match exactly one file.
 Spec load_spec(const std::filesystem::path& path);
 Spec parse_spec(std::string_view text, const std::filesystem::path& path);

@@ -8,6 +8,8 @@
 #include "builder/build.h"
 #include "attest/ossl.h"
 #include "builder/describe.h"
+#include "builder/display.h"
+#include "builder/eif_diff.h"
 #include "builder/eif_signature.h"
 #include "builder/provenance.h"
 
@@ -36,8 +38,11 @@ std::string first_difference(const fs::path& a, const fs::path& b) {
 
 namespace {
 
+/// Removed on destruction unless keep() was called (a differing rebuild is
+/// kept so the user can run `rbuild diff` on it).
 struct TempDir {
   fs::path path;
+  bool kept = false;
   TempDir() {
     std::string templ = (fs::temp_directory_path() / "rbuild-verify-XXXXXX").string();
     if (!::mkdtemp(templ.data())) throw_errno("create temporary directory", templ);
@@ -45,9 +50,26 @@ struct TempDir {
   }
   ~TempDir() {
     std::error_code ec;
-    fs::remove_all(path, ec);
+    if (!kept) fs::remove_all(path, ec);
   }
 };
+
+/// Which sections and files differ between the image and its rebuild, as
+/// `rbuild diff` reports them (names escaped); a signed original's signature
+/// section (absent from the unsigned rebuild) is left out.
+std::string differing_parts(const fs::path& original, const fs::path& rebuilt, bool was_signed) {
+  eif::EifImage a = eif::EifImage::open(original), b = eif::EifImage::open(rebuilt);
+  std::vector<Difference> diffs = diff_images(a, b);
+  std::string out;
+  std::size_t shown = 0, total = 0;
+  for (const Difference& d : diffs) {
+    if (was_signed && (d.where == "header.num_sections" || d.a == "signature")) continue;
+    ++total;
+    if (shown < 20) out += "\n    " + escape_for_display(d.where) + ": " + escape_for_display(d.a) + " | rebuilt: " + escape_for_display(d.b), ++shown;
+  }
+  if (total > shown) out += "\n    ... and " + std::to_string(total - shown) + " more";
+  return out;
+}
 
 void check_pcrs(std::vector<Check>& out, const nlohmann::json& claimed, const eif::Measurements& m) {
   nlohmann::ordered_json actual = eif::measurements_json(m);
@@ -120,16 +142,16 @@ Check rebuild_check(const ProvenanceClaims& claims, const fs::path& image, const
   opts.cache_dir = cache_dir;
   opts.spec_path_text = claims.spec_path;
   BuildResult r = build_image(spec, lock, opts);
-  if (was_signed) {
-    std::string diff = compare_unsigned_part(image, r.eif);
-    if (diff.empty())
+  std::string diff = was_signed ? compare_unsigned_part(image, r.eif) : first_difference(image, r.eif);
+  if (diff.empty()) {
+    if (was_signed)
       return {"rebuild", true, "rebuilt unsigned from the provenance's inputs: every section but the signature identical"};
-    return {"rebuild", false, "rebuilt image differs: " + diff + "; run 'rbuild diff' on the two images to see which files"};
+    return {"rebuild", true, "rebuilt from the provenance's inputs: identical, sha256 " + r.eif_sha256};
   }
-  std::string diff = first_difference(image, r.eif);
-  if (diff.empty()) return {"rebuild", true, "rebuilt from the provenance's inputs: identical, sha256 " + r.eif_sha256};
-  return {"rebuild", false, "rebuilt image differs: " + diff + " (rebuilt sha256 " + r.eif_sha256 +
-                                "); run 'rbuild diff' on the two images to see which files"};
+  tmp.kept = true;
+  return {"rebuild", false, "rebuilt image differs: " + diff + " (rebuilt sha256 " + r.eif_sha256 + ")\n    kept at " +
+                                r.eif.string() + " (rbuild diff " + image.string() + " " + r.eif.string() + ")" +
+                                differing_parts(image, r.eif, was_signed)};
 }
 
 /// A DSSE provenance must be signed by the key that signed the image.
