@@ -239,8 +239,15 @@ std::vector<LayerEntry> read_layer_member(const ImageArchive& img, const LayerRe
       return n;
     };
     TarReader inner;
-    if (archive_read_open(inner.get(), &feed, nullptr, on_read, nullptr) != ARCHIVE_OK)
-      throw Error(layer_name + ": " + inner.error());
+    if (archive_read_open(inner.get(), &feed, nullptr, on_read, nullptr) != ARCHIVE_OK) {
+      std::string why = inner.error();
+      TarReadNotes first_header;
+      first_header.header_failed = true;
+      check_tar_headers(first_header, WithTarStream([&](const std::function<void(const TarStreamRead&)>& fn) {
+                          with_decompressed_member(img, ref.member, fn);
+                        }), layer_name);
+      throw Error(layer_name + ": " + why);
+    }
     TarReadNotes notes;
     try {
       entries = read_tar_entries(inner, layer_name, cache, options, &notes);

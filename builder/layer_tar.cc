@@ -177,13 +177,21 @@ std::vector<LayerEntry> load_tar_layer(const std::filesystem::path& tar_path, co
   std::string sha = layer_sha256.empty() ? to_hex(digest_file(HashAlgo::kSha256, tar_path)) : std::string(layer_sha256);
   check_sha256_hex(sha, "layer digest of " + tar_path.string());
   if (auto cached = cache.load_layer(sha)) return std::move(*cached);
-  TarReader r;
-  r.open_file_hashed(tar_path);
   TarReadNotes notes;
   std::vector<LayerEntry> entries;
   WithTarStream stream = [&](const std::function<void(const TarStreamRead&)>& fn) {
     with_decompressed_file(tar_path, fn);
   };
+  TarReader r;
+  try {
+    r.open_file_hashed(tar_path);  // libarchive reads the first header here
+  } catch (const SysError&) {
+    throw;
+  } catch (const Error&) {
+    notes.header_failed = true;
+    check_tar_headers(notes, stream, tar_path.string());
+    throw;
+  }
   try {
     entries = read_tar_entries(r, tar_path.string(), cache, options, &notes);
   } catch (const FormatError&) {
