@@ -6,6 +6,9 @@
 source "$(dirname "$0")/../integration/lib.sh"
 cd "$SRC"
 "$RBUILD" build specs/default.yaml --lock lockfiles/default.lock.json -o "$TMP/out" --cache "$TMP/cache" >/dev/null
+# The README's own image rebuilds bit for bit from its provenance.
+"$RBUILD" verify "$TMP/out/default.eif" --rebuild --cache "$TMP/cache" > "$TMP/verify.txt" ||
+  fail "verify --rebuild of the default image: $(cat "$TMP/verify.txt")"
 "$RBUILD" extract "$TMP/out/default.eif" "$TMP/x" >/dev/null
 log="$TMP/console.log"
 # ef.local: no Nitro host at vsock CID 3, so no heartbeat.

@@ -71,6 +71,7 @@ build_must_fail truncated-tar "$TMP/trunc.tar" 'layer.tar'
 ws=$(workspace symlink "$(mt symlink './esc type=link link=../../../../../etc' './esc2 type=link link=/etc')")
 (cd "$ws" && "$RBUILD" lock specs/h.yaml >/dev/null && "$RBUILD" build specs/h.yaml -o out --cache "$TMP/cache" >/dev/null)
 [ -f "$ws/out/h.eif" ] || fail "symlink layer did not build"
+(cd "$ws" && "$RBUILD" verify out/h.eif --rebuild --cache "$TMP/cache" >/dev/null) || fail "symlink layer: verify --rebuild"
 pass "outward symlinks stored, not followed"
 
 # --- an input changed after locking: every mismatch listed, nothing written ----

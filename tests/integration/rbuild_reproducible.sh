@@ -72,7 +72,10 @@ pass "cached rebuild identical"
 
 # The ramdisk has what the spec asked for, as GNU cpio lists it.
 ( cd "$TMP/one" && "$RBUILD" verify out/repro.eif --rebuild --cache "$TMP/cache1" >/dev/null ) || fail "verify --rebuild"
-pass "verify --rebuild"
+( cd "$TMP/one" && "$RBUILD" verify out2/repro.eif --rebuild --cache "$TMP/cache1" >/dev/null ) || fail "verify --rebuild (out2)"
+( cd "$TMP/two/deeper" && "$RBUILD" verify out/repro.eif --rebuild --cache "$TMP/cache2" >/dev/null ) ||
+  fail "verify --rebuild (second workspace)"
+pass "verify --rebuild of every image built here"
 
 # No-op rebuild: nothing changed → nothing rebuilt; any change → rebuilt or refused.
 cd "$TMP/one"
