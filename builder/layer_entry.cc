@@ -1,13 +1,14 @@
 #include "builder/layer_entry.h"
 
 #include "base/error.h"
+#include "builder/display.h"
 
 namespace ef::rootfs {
 
 namespace {
 
 std::string entry_context(std::string_view layer_name, const LayerEntry& e) {
-  return std::string(layer_name) + ": entry \"" + e.path + "\"";
+  return std::string(layer_name) + ": entry \"" + build::escape_for_display(e.path) + "\"";
 }
 
 std::string_view basename_of(std::string_view path) {
