@@ -64,8 +64,9 @@ std::string differing_parts(const fs::path& original, const fs::path& rebuilt, b
   std::size_t shown = 0, total = 0;
   for (const Difference& d : diffs) {
     if (was_signed && (d.where == "header.num_sections" || d.a == "signature")) continue;
-    ++total;
-    if (shown < 20) out += "\n    " + escape_for_display(d.where) + ": " + escape_for_display(d.a) + " | rebuilt: " + escape_for_display(d.b), ++shown;
+    if (++total > 20) continue;
+    out += "\n    " + escape_for_display(d.where) + ": " + escape_for_display(d.a) + " | rebuilt: " + escape_for_display(d.b);
+    ++shown;
   }
   if (total > shown) out += "\n    ... and " + std::to_string(total - shown) + " more";
   return out;

@@ -86,3 +86,19 @@ grep -q "rootfs/srv/opt/app/file sha256" "$TMP/diff.txt" || fail "rbuild diff on
 cmp -s "$kept" out/order-plain.eif || fail "the kept rebuild is not the genuine image"
 rm -rf "$(dirname "$kept")"
 pass "differing rebuild kept at its path, differing file listed"
+
+# The same for a signed image: its rebuild is unsigned, so the signature is not listed as a difference.
+cp out/order-signed.eif "$TMP/altered-signed.eif"; cp out/order-signed.provenance.json "$TMP/altered-signed.provenance.json"
+python3 - "$TMP/altered-signed.eif" <<'PY'
+import sys
+p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+i = b.index(b"layer data\n"); b[i] ^= 0x20
+open(p, "wb").write(b)
+PY
+out=$("$RBUILD" verify "$TMP/altered-signed.eif" --rebuild --cache "$TMP/cache" 2>&1) && fail "altered signed image verified: $out"
+kept=$(sed -n 's/^ *kept at \([^ ]*\.eif\) .*/\1/p' <<<"$out")
+[ -n "$kept" ] && [ -f "$kept" ] || fail "signed: rebuilt image not kept: $out"
+grep -q 'ramdisk\[1\] rootfs/srv/opt/app/file sha256' <<<"$out" || fail "signed: differing file not named: $out"
+! grep -qE 'signature|num_sections' <<<"$(sed -n '/kept at/,$p' <<<"$out")" || fail "signed: the missing signature listed: $out"
+rm -rf "$(dirname "$kept")"
+pass "signed: differing unsigned rebuild kept, only the real difference listed"
