@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include <unistd.h>
+
 #include "base/cli.h"
 #include "builder/build.h"
 #include "builder/commands.h"
@@ -10,6 +12,7 @@
 #include "base/hash.h"
 #include "builder/build_environment.h"
 #include "builder/policy.h"
+#include "builder/reproduce.h"
 #include "builder/verify.h"
 #include "builder/vsa.h"
 
@@ -32,6 +35,9 @@ int cmd_verify(Args args) {
   app.add_option("--policy", policy_path, "policy.yaml: what to trust (signers, builder, source, PCRs, age); "
                                           "see docs/verification-ci.md");
   app.add_option("--vsa", vsa_path, "write an SLSA Verification Summary Attestation of the result to this file");
+  std::string source;
+  app.add_option("--source", source, "with --rebuild: a clone of the repository; rebuild as `rbuild reproduce` does "
+                                     "(recorded commit, runtimes built from source) instead of from the inputs on disk");
   app.add_option("--now", now, "evaluate the policy's max_age at this time (seconds since the epoch; default: now)");
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
   o.image = image;
@@ -42,7 +48,22 @@ int cmd_verify(Args args) {
   if (!vsa_path.empty() && !policy) throw ef::Error("--vsa needs --policy: a summary says which policy was verified");
   o.policy = policy ? &*policy : nullptr;
   o.now = now ? now : static_cast<std::int64_t>(std::time(nullptr));
+  bool reproduce_from_source = o.rebuild && !source.empty();
+  if (reproduce_from_source) o.rebuild = false;
   std::vector<Check> checks = verify_image(o);
+  if (reproduce_from_source) {
+    ReproduceOptions ro;
+    ro.provenance = o.provenance.value_or(provenance_beside(o.image));
+    ro.image = o.image;
+    ro.source = source;
+    ro.cache_dir = o.cache_dir;
+    ro.out_dir = std::filesystem::temp_directory_path() / ("rbuild-verify-" + std::to_string(::getpid()));
+    ReproduceReport r = reproduce(ro);
+    std::string detail = report_text(r);
+    while (!detail.empty() && detail.back() == '\n') detail.pop_back();
+    for (char& ch : detail) ch = ch == '\n' ? ';' : ch;
+    checks.push_back({"rebuild", r.identical && r.failure.empty(), detail});
+  }
   if (!vsa_path.empty()) {
     std::filesystem::path prov = o.provenance.value_or(provenance_beside(o.image));
     VsaInputs in;

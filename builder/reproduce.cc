@@ -143,13 +143,22 @@ void step_rebuild(ReproduceReport& r, const ProvenanceClaims& claims, const Repr
   fs::path spec_path = checkout / (ext.contains("specRepositoryPath") && ext["specRepositoryPath"].is_string()
                                        ? ext["specRepositoryPath"].get<std::string>()
                                        : claims.spec_path);
-  nlohmann::json spec_json = claims.spec;
-  bool was_signed = spec_json.is_object() && spec_json.contains("signing");
+  // The spec file at the recorded commit is the spec itself when its sha256 is the
+  // recorded one: read it as the original build did. Otherwise rebuild from the
+  // provenance's copy of the spec.
+  std::string want_sha = ext.contains("specSha256") && ext["specSha256"].is_string() ? ext["specSha256"].get<std::string>() : "";
+  std::error_code ec;
+  bool from_file = fs::is_regular_file(spec_path, ec) && !want_sha.empty() &&
+                   to_hex(digest_file(HashAlgo::kSha256, spec_path)) == want_sha;
+  Spec spec = from_file ? load_spec(spec_path) : parse_spec(claims.spec.dump(), spec_path);
+  r.notes.push_back(from_file ? "spec read from " + spec_path.string() + " (its sha256 is the recorded one)"
+                              : "spec taken from the provenance (" + spec_path.string() + " is absent or differs)");
+  bool was_signed = spec.signing.has_value();
   if (was_signed) {
-    spec_json.erase("signing");
+    spec.signing.reset();
+    spec.as_json.erase("signing");
     r.notes.push_back("the image was signed: rebuilt unsigned (the key stays with its owner); PCR0-2 must match");
   }
-  Spec spec = parse_spec(spec_json.dump(), spec_path);
   std::vector<LockedInput> inputs = digest_inputs(spec);
   for (const LockedInput& in : inputs) {
     bool found = false;
