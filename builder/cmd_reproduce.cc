@@ -19,7 +19,7 @@ int cmd_reproduce(Args args) {
   app.add_option("PROVENANCE", provenance, "NAME.provenance.json (a Statement or a DSSE envelope)")->required();
   app.add_option("--image", image, "the original EIF: compare the rebuilt one with it byte for byte");
   app.add_option("--source", source, "a clone of the repository (default: the current directory)");
-  app.add_option("-o,--output", out, "where the rebuilt image goes (default: ./reproduced)");
+  app.add_option("-o,--output", out, "where the rebuilt image goes (default: out/reproduced)");
   app.add_option("--cache", cache, "layer cache (default: ~/.cache/rbuild)");
   app.add_flag("--install", o.install, "apt-get install NAME=VERSION for every recorded package the archive still has");
   app.add_option("-j,--jobs", o.jobs, "parallel jobs for building the runtimes")->check(CLI::Range(1, 256));

@@ -177,7 +177,7 @@ void step_rebuild(ReproduceReport& r, const ProvenanceClaims& claims, const Repr
   lock.spec_name = spec.name;
   lock.inputs = inputs;
   BuildOptions bo;
-  bo.out_dir = o.out_dir.empty() ? fs::path("reproduced") : o.out_dir;
+  bo.out_dir = o.out_dir.empty() ? fs::path("out/reproduced") : o.out_dir;
   bo.cache_dir = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
   bo.spec_path_text = spec_path.filename().string();
   bo.packages = o.packages;

@@ -20,7 +20,7 @@ struct ReproduceOptions {
   std::filesystem::path provenance;
   std::optional<std::filesystem::path> image;  // the original EIF, for a byte-for-byte comparison
   std::filesystem::path source;                // a clone of the repository (default: the current directory)
-  std::filesystem::path out_dir;               // where the rebuilt image goes (default: a temporary directory)
+  std::filesystem::path out_dir;               // where the rebuilt image goes (default: out/reproduced)
   std::filesystem::path cache_dir;
   bool install = false;                        // apt-get install NAME=VERSION for packages that differ
   int jobs = 2;
