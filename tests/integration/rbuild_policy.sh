@@ -118,6 +118,25 @@ grep -q 'policy.source.commits' "$TMP/stderr" || fail "wrapper did not name the 
 grep -q '"verificationResult": "FAILED"' "$TMP/vsa-bad.json" || fail "VSA of a failure is not FAILED"
 pass "ci/rbuild-verify on a failing policy: exit $rc, the rule on stderr, a FAILED VSA"
 
+# The templates themselves, run as their CI would (inputs/variables → ci/rbuild-verify).
+T="$SRC/tests/provenance"
+$PY "$T/run_ci_template.py" github "$SRC/.github/actions/rbuild-verify/action.yml" image=out/s.eif \
+  policy="$TMP/good-now.yaml" vsa="$TMP/gh-vsa.json" report="$TMP/gh.json" rbuild="$RBUILD" 2>"$TMP/gh.err" ||
+  fail "GitHub action fails a good policy: $(cat "$TMP/gh.err")"
+grep -q '"verificationResult": "PASSED"' "$TMP/gh-vsa.json" || fail "GitHub action wrote no PASSED VSA"
+rc=0; $PY "$T/run_ci_template.py" github "$SRC/.github/actions/rbuild-verify/action.yml" image=out/s.eif \
+  policy="$TMP/bad-pcrs.yaml" report="$TMP/gh-bad.json" rbuild="$RBUILD" 2>"$TMP/gh.err" || rc=$?
+[ $rc -ne 0 ] && grep -q policy.pcrs "$TMP/gh.err" || fail "GitHub action passed a failing policy (rc $rc): $(cat "$TMP/gh.err")"
+ln -s "$SRC" .rbuild   # the template clones rbuild into .rbuild unless it is there
+$PY "$T/run_ci_template.py" gitlab "$SRC/ci/gitlab/rbuild-verify.gitlab-ci.yml" RBUILD_VERIFY_IMAGE=out/s.eif \
+  RBUILD_VERIFY_POLICY="$TMP/good-now.yaml" RBUILD_VERIFY_VSA="$TMP/gl-vsa.json" RBUILD_VERIFY_REPORT="$TMP/gl.json" \
+  RBUILD="$RBUILD" 2>"$TMP/gl.err" || fail "GitLab template fails a good policy: $(cat "$TMP/gl.err")"
+rc=0; $PY "$T/run_ci_template.py" gitlab "$SRC/ci/gitlab/rbuild-verify.gitlab-ci.yml" RBUILD_VERIFY_IMAGE=out/s.eif \
+  RBUILD_VERIFY_POLICY="$TMP/bad-max_age.yaml" RBUILD_VERIFY_REPORT="$TMP/gl-bad.json" RBUILD="$RBUILD" 2>"$TMP/gl.err" || rc=$?
+[ $rc -ne 0 ] && grep -q policy.max_age "$TMP/gl.err" || fail "GitLab template passed a failing policy (rc $rc)"
+rm .rbuild
+pass "the GitHub composite action and the GitLab template, run as CI runs them: pass a good policy, fail a broken one"
+
 # Malformed policies: file:line:key.
 printf 'source:\n  clean: true\n  owner: me\n' > "$TMP/unknown.yaml"
 expect_fail "$TMP/unknown.yaml:3: source.owner: unknown key" "$RBUILD" verify out/s.eif --policy "$TMP/unknown.yaml"
