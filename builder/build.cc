@@ -10,6 +10,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "builder/async_pcr.h"
+#include "builder/build_environment.h"
 #include "builder/content_cache.h"
 #include "builder/cpio_writer.h"
 #include "builder/eif_metadata.h"
@@ -199,9 +200,11 @@ nlohmann::json output_signature(const fs::path& p) {
   return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
 }
 
-std::string build_key(const Spec& spec, const Lock& lock, const BuildOptions& o) {
+std::string build_key(const Spec& spec, const Lock& lock, const BuildOptions& o, const BuildEnvironment& env) {
   Hasher h(HashAlgo::kSha256);
-  for (const std::string& part : {lock_to_json(lock).dump(), spec.as_json.dump(), o.spec_path_text, o.lock_sha256})
+  // The environment is part of the key: a new commit or toolchain changes the provenance.
+  for (const std::string& part : {lock_to_json(lock).dump(), spec.as_json.dump(), o.spec_path_text, o.lock_sha256,
+                                  dependencies_json(lock.inputs, env).dump(), env.rbuild_sha256})
     h.update(part), h.update(std::string_view("\0", 1));
   return to_hex(h.finish());
 }
@@ -242,7 +245,9 @@ BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& 
   r.eif = options.out_dir / (spec.name + ".eif");
   r.pcrs = options.out_dir / (spec.name + ".pcrs.json");
   r.provenance = options.out_dir / (spec.name + ".provenance.json");
-  std::string stamp_key = build_key(spec, lock, options);
+  std::unique_ptr<PackageDb> packages = options.packages ? nullptr : system_package_db();
+  BuildEnvironment env = collect_build_environment(spec, lock.inputs, options.packages ? *options.packages : *packages);
+  std::string stamp_key = build_key(spec, lock, options, env);
   if (options.use_stamp && up_to_date(r, spec.name, stamp_key)) {
     nlohmann::json stamp = nlohmann::json::parse(read_text_file(stamp_path(r, spec.name)));
     r.eif_sha256 = stamp.at("eifSha256").get<std::string>();
@@ -257,7 +262,7 @@ BuildResult build_image(const Spec& spec, const Lock& lock, const BuildOptions& 
 
   nlohmann::ordered_json pcrs = eif::measurements_json(r.measurements);
   auto statement = make_provenance(spec, lock, options.lock_sha256,
-                                   ProvenanceSubject{r.eif.filename().string(), r.eif_sha256, r.measurements});
+                                   ProvenanceSubject{r.eif.filename().string(), r.eif_sha256, r.measurements}, env);
   statement["predicate"]["buildDefinition"]["externalParameters"]["specPath"] = options.spec_path_text;
 
   // Rename the EIF last: a build killed before that leaves the old outputs whole.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "builder/lock.h"
+#include "builder/package_info.h"
 #include "builder/pcr.h"
 #include "builder/spec.h"
 
@@ -20,6 +21,8 @@ struct BuildOptions {
   /// Skip the build when OUTDIR/.NAME.rbuild-stamp shows the outputs were
   /// made from exactly these inputs and are untouched (a no-op rebuild).
   bool use_stamp = false;
+  /// Where provenance looks up Debian packages (default: dpkg on this machine).
+  PackageDb* packages = nullptr;
   /// Progress callback (phase, done, total bytes); may be empty.
   std::function<void(const std::string&, std::uint64_t, std::uint64_t)> progress;
 };

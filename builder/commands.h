@@ -17,5 +17,6 @@ int cmd_pcr(Args args);
 int cmd_verify(Args args);
 int cmd_diff(Args args);
 int cmd_extract(Args args);
+int cmd_reproduce(Args args);
 
 }  // namespace ef::build

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
       {"lock", "record the sha256 of every input of a spec in a lockfile", cmd_lock},
       {"build", "build an EIF, its PCRs and provenance from a locked spec", cmd_build},
       {"verify", "check an EIF's structure, CRC, signature, PCRs and provenance; optionally rebuild it", cmd_verify},
+      {"reproduce", "rebuild an image from its provenance and a clone of this repository; compare byte for byte",
+       cmd_reproduce},
       {"describe", "print an EIF's measurements and metadata (nitro-cli describe-eif keys)", cmd_describe},
       {"pcr", "print the PCR of a file or of a signing certificate", cmd_pcr},
       {"verify-attestation", "verify a Nitro attestation document offline: chain to the pinned root, ES384, policy",

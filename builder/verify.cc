@@ -11,6 +11,7 @@
 #include "builder/display.h"
 #include "builder/eif_diff.h"
 #include "builder/eif_signature.h"
+#include "builder/policy.h"
 #include "builder/provenance.h"
 
 namespace ef::build {
@@ -171,6 +172,27 @@ Check envelope_check(const eif::EifImage& image, const eif::Description& d, cons
   return {"provenance.signature", true, "DSSE envelope signed by the image's signing certificate"};
 }
 
+/// The policy's checks; the facts come from the image and the checks already made.
+void append_policy_checks(std::vector<Check>& out, const VerifyOptions& o, const eif::EifImage& image,
+                          const eif::Description& d, const ProvenanceClaims* claims) {
+  PolicySubject s;
+  s.image_signed = d.is_signed;
+  s.signature_ok = d.signature_ok;
+  if (d.is_signed && d.signature_ok) {
+    const eif::Section* sig = image.find_first(eif::SectionType::kSignature);
+    s.certificate_der = eif::check_signature_section(image.read_section(*sig, 1u << 20), d.measurements.pcr0,
+                                                     image.name(), sig->data_offset)
+                            .certificate_der;
+  }
+  nlohmann::ordered_json pcrs = eif::measurements_json(d.measurements);
+  pcrs.erase("HashAlgorithm");
+  s.pcrs = pcrs;
+  s.claims = claims;
+  for (const Check& c : out)
+    if (c.name == "provenance.signature") s.provenance_signature_ok = c.ok;
+  for (Check& c : evaluate_policy(*o.policy, s, o.now)) out.push_back(std::move(c));
+}
+
 }  // namespace
 
 std::vector<Check> verify_image(const VerifyOptions& o) {
@@ -188,15 +210,20 @@ std::vector<Check> verify_image(const VerifyOptions& o) {
   if (d.is_signed) out.push_back({"signature", d.signature_ok, d.signature_ok ? "valid over PCR0" : d.signature_error});
 
   fs::path prov_path = o.provenance.value_or(provenance_beside(o.image));
+  ProvenanceClaims claims;
+  bool have_claims = false;
   if (!fs::exists(prov_path)) {
     out.push_back({"provenance", false, prov_path.string() + " not found (give --provenance FILE)"});
-    return out;
+  } else {
+    try {
+      claims = read_provenance(read_text_file(prov_path), prov_path.string());
+      have_claims = true;
+    } catch (const Error& e) {
+      out.push_back({"provenance", false, e.what()});
+    }
   }
-  ProvenanceClaims claims;
-  try {
-    claims = read_provenance(read_text_file(prov_path), prov_path.string());
-  } catch (const Error& e) {
-    out.push_back({"provenance", false, e.what()});
+  if (!have_claims) {
+    if (o.policy) append_policy_checks(out, o, *image, d, nullptr);
     return out;
   }
   if (claims.signed_envelope) out.push_back(envelope_check(*image, d, prov_path));
@@ -207,6 +234,7 @@ std::vector<Check> verify_image(const VerifyOptions& o) {
                             : "image sha256 " + sha + ", provenance subject " + claims.subject_name + " says " +
                                   claims.subject_sha256});
   check_pcrs(out, claims.pcrs, d.measurements);
+  if (o.policy) append_policy_checks(out, o, *image, d, &claims);
   if (o.rebuild) {
     try {
       out.push_back(rebuild_check(claims, o.image, o.cache_dir));

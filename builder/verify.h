@@ -10,6 +10,8 @@
 
 namespace ef::build {
 
+struct Policy;  // builder/policy.h
+
 struct Check {
   std::string name;    // "structure", "crc", "signature", "provenance.subject", "rebuild", ...
   bool ok = false;
@@ -21,6 +23,8 @@ struct VerifyOptions {
   std::optional<std::filesystem::path> provenance;  // default: IMAGE's NAME.provenance.json beside it
   bool rebuild = false;
   std::filesystem::path cache_dir;
+  const Policy* policy = nullptr;  // --policy: its rules become "policy.*" checks
+  std::int64_t now = 0;            // for the policy's max_age (seconds since the epoch)
 };
 
 /// Runs every check that applies; never throws for a failed check (only for
