@@ -293,11 +293,27 @@ void LocalBackend::terminate(const EnclaveHandle& h, std::chrono::milliseconds g
   LocalAttach a = LocalAttach::parse(h.attach);
   auto qemu_alive = [&] { return process_matches(a.qemu_pid, a.qemu_start, "ef-local"); };
   if (qemu_alive()) {
-    // Orderly: the ACPI power button (an image whose init handles it powers off).
-    try {
-      QmpClient(a.qmp, 2000).execute("system_powerdown");
-    } catch (const Error& e) {
-      log::warn("system_powerdown failed", {{"error", e.what()}});
+    // Orderly: ask the image's init to stop its services and power off (its
+    // control port accepts the parent, CID 3, which the bridge presents);
+    // else the ACPI power button, for images whose init handles it.
+    bool asked = false;
+    if (options_.init_control_port) {
+      try {
+        UniqueFd fd = connect(h, options_.init_control_port);
+        write_all(fd.get(), std::string_view("{\"cmd\":\"shutdown\"}\n"), "init control");
+        char reply[256];
+        pollfd pfd{fd.get(), POLLIN, 0};
+        asked = ::poll(&pfd, 1, 2000) == 1 && ::read(fd.get(), reply, sizeof reply) > 0;
+      } catch (const Error& e) {
+        log::info("init control port unavailable; using the ACPI power button", {{"error", e.what()}});
+      }
+    }
+    if (!asked) {
+      try {
+        QmpClient(a.qmp, 2000).execute("system_powerdown");
+      } catch (const Error& e) {
+        log::warn("system_powerdown failed", {{"error", e.what()}});
+      }
     }
     if (!wait_until(grace, [&] { return !qemu_alive(); })) {
       try {

@@ -29,6 +29,9 @@ struct LocalOptions {
   /// Where running local enclaves register their CIDs (one file per CID).
   std::filesystem::path registry = "/tmp/ef-local";
   std::chrono::milliseconds start_timeout{20000};  ///< bridge ready + QMP up
+  /// terminate() first sends {"cmd":"shutdown"} to init's control port
+  /// (specs/default/init.yaml: control.vsock_port); 0: skip that step.
+  std::uint32_t init_control_port = 9001;
 };
 
 /// What `attach` holds (JSON), so a new process can find everything again.
