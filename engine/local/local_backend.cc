@@ -48,6 +48,16 @@ void copy_section(const eif::EifImage& image, const eif::Section& s, int fd, con
   image.copy_section(s, fd, out.string());
 }
 
+/// write_all for sockets without SIGPIPE (the caller may not ignore it).
+void send_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("send", what);
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 bool wait_until(std::chrono::milliseconds limit, const std::function<bool()>& done) {
   auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
@@ -300,7 +310,7 @@ void LocalBackend::terminate(const EnclaveHandle& h, std::chrono::milliseconds g
     if (options_.init_control_port) {
       try {
         UniqueFd fd = connect(h, options_.init_control_port);
-        write_all(fd.get(), std::string_view("{\"cmd\":\"shutdown\"}\n"), "init control");
+        send_all(fd.get(), "{\"cmd\":\"shutdown\"}\n", "init control");
         char reply[256];
         pollfd pfd{fd.get(), POLLIN, 0};
         asked = ::poll(&pfd, 1, 2000) == 1 && ::read(fd.get(), reply, sizeof reply) > 0;
@@ -356,7 +366,7 @@ UniqueFd connect_unix(const fs::path& path) {
 }
 
 void bridge_handshake(int fd, std::uint32_t port, int timeout_ms) {
-  write_all(fd, "CONNECT " + std::to_string(port) + "\n", "vsock bridge");
+  send_all(fd, "CONNECT " + std::to_string(port) + "\n", "vsock bridge");
   std::string line;
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (line.empty() || line.back() != '\n') {
