@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "base/error.h"
@@ -144,4 +146,63 @@ TEST_CASE("bridge handshake: OK, refusal and garbage") {
   });
   CHECK_THROWS_WITH(bridge_handshake(a.get(), 8443, 2000), Catch::Contains("refused"));
   t2.join();
+}
+
+TEST_CASE("launch: the EIF's PCRs reach the command line; a QEMU that fails leaves nothing behind") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("ef-local-launch-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // A stand-in QEMU: records its argv and fails.
+  fs::path fake = dir / "fake-qemu";
+  {
+    std::ofstream f(fake);
+    f << "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > " << (dir / "argv").string()
+      << "\necho 'fake qemu: no' >&2\nexit 1\n";
+  }
+  fs::permissions(fake, fs::perms::owner_all);
+  LocalOptions o;
+  o.qemu = fake.string();
+  o.bridge = fs::path(EF_BINARY_DIR) / "engine/local/ef-vsock-bridge";
+  o.kvm = false;
+  o.registry = dir / "registry";
+  o.start_timeout = std::chrono::milliseconds(5000);
+  LocalBackend backend(o);
+  LaunchRequest rq;
+  rq.name = "t1";
+  rq.eif = fs::path(EF_VECTORS_DIR) / "eif_selfgenerated/unsigned.eif";
+  rq.state_dir = dir / "s";
+  rq.memory_mib = 256;
+  CHECK_THROWS_WITH(backend.launch(rq), Catch::Contains("QEMU did not start") && Catch::Contains("fake qemu: no"));
+  std::ifstream in(dir / "argv");
+  std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Expected values from tests/vectors/eif_selfgenerated/expected.json (nitro-cli's Measurements).
+  CHECK(argv.find("ef.local ef.pcr0=4881724a53b46ed85c99a87ffb6457737fff4f7429b0a40bfda89c5b1110a8f9f2c209306834ad01e3633ef748ed52a1"
+                  " ef.pcr1=096afb025d8b00cf21a790a3bba44af374bb8d7f43dd15aec0fd74c77038d35f4acb8f9bd3540415e06231c9681d7121"
+                  " ef.pcr2=fc904593767c62abaacb22f8982bf5daab0edd205ef9c44ad46cbd4670fa5d83d50ad345ab273f7ff6cdbaac104f8479") !=
+        std::string::npos);
+  CHECK(argv.find("vhost-user-vsock-device,chardev=vsock") != std::string::npos);
+  CHECK(argv.find("256M") != std::string::npos);
+  // The bridge it started is gone, and the CID is free again.
+  for (int i = 0; i < 50; ++i) {
+    bool any = false;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      std::ifstream c(e.path() / "cmdline");
+      std::string s((std::istreambuf_iterator<char>(c)), std::istreambuf_iterator<char>());
+      if (s.find("ef-vsock-bridge") != std::string::npos && s.find((dir / "s").string()) != std::string::npos &&
+          process_start_time(std::atoi(e.path().filename().c_str())))
+        any = true;
+    }
+    if (!any) break;
+    ::usleep(50000);
+    CHECK(i < 49);
+  }
+  CHECK(fs::is_empty(dir / "registry"));
+  // Requests it refuses before starting anything.
+  rq.name = "Bad Name";
+  CHECK_THROWS_WITH(backend.launch(rq), Catch::Contains("is not [a-z0-9]"));
+  rq.name = "t2";
+  rq.state_dir = dir / std::string(100, 'x');
+  CHECK_THROWS_WITH(backend.launch(rq), Catch::Contains("too long for its unix sockets"));
+  fs::remove_all(dir);
 }
