@@ -273,7 +273,14 @@ void LocalBackend::start(const LaunchRequest& rq, LocalAttach& a, const std::str
     log::info("starting QEMU", {{"name", rq.name}, {"accel", kvm ? "kvm" : "tcg"}, {"transport", a.transport},
                                 {"cid", std::to_string(a.cid)}, {"state_dir", dir.string()}});
     fs::remove(dir / "qemu.log");
-    Spawned qemu = spawn_detached(argv, dir / "qemu.log");
+    // A QEMU that fails at once (bad argument, no KVM) may be gone before
+    // spawn_detached reads its start time: either way, show QEMU's own words.
+    Spawned qemu{};
+    try {
+      qemu = spawn_detached(argv, dir / "qemu.log");
+    } catch (const Error& e) {
+      throw Error(std::string("QEMU did not start (") + e.what() + "): " + tail_of(dir / "qemu.log"));
+    }
     a.qemu_pid = qemu.pid;
     a.qemu_start = qemu.start_time;
     // Up when QMP answers (the vhost-user device is realized by then).
