@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -37,6 +38,25 @@ std::string octal(unsigned v) {
   return buf;
 }
 
+/// A name or link target as a listing field: the bytes that separate fields
+/// and lines (space, newline) and the escape itself are written \ooo, so no
+/// two trees give the same listing (a symlink "c" -> "a b" once listed exactly
+/// as a symlink "b c" -> "a"). Names without them are unchanged.
+std::string field(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == ' ' || c == '\n' || c == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03o", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void collect(const fs::path& dir, const std::string& prefix, std::vector<std::string>& out) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -61,23 +81,24 @@ Digest digest_directory(const fs::path& root, DigestCache* cache) {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0) throw_errno("stat", p.string());
     std::string line;
+    const std::string name = field(rel);
     std::string mode = octal(normalized_mode(S_ISDIR(st.st_mode), st.st_mode & 07777));
     if (S_ISDIR(st.st_mode)) {
-      line = "d " + mode + " " + rel;
+      line = "d " + mode + " " + name;
     } else if (S_ISLNK(st.st_mode)) {
-      line = "l " + fs::read_symlink(p).string() + " " + rel;
+      line = "l " + field(fs::read_symlink(p).string()) + " " + name;
     } else if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) &&
                first_link.count({st.st_dev, st.st_ino})) {
-      line = "h " + rel + " " + first_link[{st.st_dev, st.st_ino}];
+      line = "h " + name + " " + field(first_link[{st.st_dev, st.st_ino}]);
     } else if (S_ISREG(st.st_mode)) {
       Digest f = digest_regular_file(p, cache);
       total.size += f.size;
-      line = "f " + mode + " " + std::to_string(f.size) + " " + f.sha256 + " " + rel;
+      line = "f " + mode + " " + std::to_string(f.size) + " " + f.sha256 + " " + name;
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       line = std::string(S_ISCHR(st.st_mode) ? "c " : "b ") + mode + " " + std::to_string(major(st.st_rdev)) + " " +
-             std::to_string(minor(st.st_rdev)) + " " + rel;
+             std::to_string(minor(st.st_rdev)) + " " + name;
     } else if (S_ISFIFO(st.st_mode)) {
-      line = "p " + mode + " " + rel;
+      line = "p " + mode + " " + name;
     } else {
       throw Error(p.string() + ": sockets and other special files cannot be image inputs");
     }

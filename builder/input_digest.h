@@ -29,7 +29,9 @@ Digest digest_regular_file(const std::filesystem::path& path, DigestCache* cache
 /// sorted bytewise by relative path:
 ///   "d MODE PATH" | "f MODE SIZE SHA256 PATH" | "l TARGET PATH" |
 ///   "h PATH FIRST-PATH" (hard link) | "c|b MODE MAJOR MINOR PATH" | "p MODE PATH"
-/// MODE is normalized_mode() in octal. Sockets are refused.
+/// MODE is normalized_mode() in octal. In PATH, TARGET and FIRST-PATH a space,
+/// a newline and a backslash are written as \040, \012 and \134, so the
+/// listing is unambiguous. Sockets are refused.
 Digest digest_directory(const std::filesystem::path& root, DigestCache* cache = nullptr);
 
 /// A file or a directory, as its type says.

@@ -285,4 +285,33 @@ InitConfig parse_config(std::string_view text, const std::string& file) {
 
 InitConfig load_config(const std::string& path) { return parse_config(read_text_file(path), path); }
 
+std::optional<ControlSpec> parse_control_section(std::string_view text, const std::string& file) {
+  try {
+    ConfigNode root = ConfigNode::load_string(text, file);
+    if (!root.is_map()) return root.is_null() ? std::optional<ControlSpec>(ControlSpec{}) : std::nullopt;
+    if (auto v = root.optional("control")) return control_of(*v);
+    return ControlSpec{};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+Pid1Config load_config_never_throw(const std::string& path) {
+  Pid1Config out;
+  std::string text;
+  try {
+    text = read_text_file(path);
+    out.config = parse_config(text, path);
+    return out;
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+  out.config = InitConfig{};
+  out.config.file = path;
+  std::optional<ControlSpec> control = parse_control_section(text, path);
+  out.control_from_file = control.has_value();
+  if (control) out.config.control = *control;
+  return out;
+}
+
 }  // namespace ef::init

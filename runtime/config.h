@@ -108,6 +108,20 @@ struct InitConfig {
 InitConfig parse_config(std::string_view text, const std::string& file);
 /// Reads and parses a file.
 InitConfig load_config(const std::string& path);
+/// Only the `control:` section of a service file whose whole does not parse:
+/// what it asks for when that section parses (the defaults when the file has
+/// none), nullopt when the YAML itself or that section is broken. Never throws.
+std::optional<ControlSpec> parse_control_section(std::string_view text, const std::string& file);
+
+/// A service file as a VM's PID 1 (which must not exit) loads it: on any error
+/// `config` runs no service and keeps the file's `control:` when that part
+/// parses (`control_from_file`), and `error` says why (file:line: key: ...).
+struct Pid1Config {
+  InitConfig config;
+  std::string error;  // "" when the file loaded
+  bool control_from_file = true;
+};
+Pid1Config load_config_never_throw(const std::string& path);
 
 /// "250ms", "5s", "2m", "1h" or a bare number of milliseconds.
 Millis parse_duration(std::string_view text);

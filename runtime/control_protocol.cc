@@ -31,7 +31,7 @@ void check_depth(std::string_view text) {
 
 const std::vector<CommandInfo>& control_commands() {
   static const std::vector<CommandInfo> commands = {
-      {"ping", false},    {"list", false},   {"status", true},  {"start", true},   {"stop", true},
+      {"ping", false},    {"list", false},   {"status", false}, {"start", true},   {"stop", true},
       {"restart", true},  {"enable", true},  {"disable", true}, {"logs", true},    {"system", false},
       {"reload", false},  {"shutdown", false}, {"reboot", false}, {"metrics", false},
   };

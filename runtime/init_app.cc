@@ -15,12 +15,14 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "runtime/boot.h"
 #include "runtime/control_server.h"
 #include "runtime/event_loop.h"
 #include "runtime/heartbeat.h"
 #include "runtime/metrics.h"
+#include "runtime/namespace_os.h"
 #include "runtime/nsm_entropy.h"
 #include "runtime/supervisor.h"
 
@@ -74,6 +76,8 @@ class InitApp {
   bool done_ = false;
   Millis boot_ms_ = monotonic_ms();
   std::uint64_t orphans_reaped_ = 0;
+  std::string config_error_;  // why the service file did not load ("" when it did)
+  bool own_pid_namespace_ = false;  // namespace mode as PID 1, with a /proc of its own
 };
 
 void InitApp::setup_signals() {
@@ -90,16 +94,18 @@ void InitApp::setup_signals() {
 
 InitConfig InitApp::load_initial_config(const NitroLayout* layout) {
   struct stat st{};
+  // In namespace mode there is someone to tell: a broken or missing file ends init.
+  if (!vm()) return with_context("configuration error", [&] { return load_config(opts_.config_path); });
   if (::stat(opts_.config_path.c_str(), &st) == 0) {
-    try {
-      return load_config(opts_.config_path);
-    } catch (const std::exception& e) {
-      // The rest of the system (the control API) still comes up; fix and reload.
-      log::error(std::string("configuration error: ") + e.what());
-      InitConfig empty;
-      empty.file = opts_.config_path;
-      return empty;
-    }
+    // PID 1 must not exit: on an error start nothing, keep the control channel
+    // (where the file asks, if that part parses) so the error can be read and fixed by reload.
+    Pid1Config loaded = load_config_never_throw(opts_.config_path);
+    if (loaded.error.empty()) return loaded.config;
+    config_error_ = loaded.error;
+    log::error("configuration error: " + config_error_ + "; starting no services; control API on " +
+               (loaded.control_from_file ? "the file's control: settings" : "the default settings") +
+               " (fix the file, then `initctl reload`)");
+    return loaded.config;
   }
   if (layout && !layout->cmd.empty()) {
     log::info("no " + opts_.config_path + "; running /cmd as service main");
@@ -191,16 +197,28 @@ nlohmann::json InitApp::system_info() {
   for (const ServiceStatus& s : sup_->list())
     services.push_back({{"name", s.name}, {"state", to_string(s.state)}, {"restarts", s.restarts},
                         {"exit_code", s.exit_code}, {"last_exit", s.last_exit}});
+  // sysinfo(2) is the machine's; PID 1 of a PID namespace reports the namespace's own.
+  std::int64_t uptime_s = si.uptime;
+  std::uint64_t processes = si.procs;
+  if (own_pid_namespace_) {
+    uptime_s = (monotonic_ms() - boot_ms_) / 1000;
+    try {
+      processes = count_processes("/proc");
+    } catch (const Error& e) {
+      log::warn(std::string("system: ") + e.what());
+    }
+  }
   return {{"ok", true},
-          {"uptime_s", si.uptime},
+          {"uptime_s", uptime_s},
           {"init_uptime_ms", monotonic_ms() - boot_ms_},
           {"load", {si.loads[0] / 65536.0, si.loads[1] / 65536.0, si.loads[2] / 65536.0}},
           {"memory", {{"total", si.totalram * unit}, {"free", si.freeram * unit}, {"shared", si.sharedram * unit},
                       {"buffers", si.bufferram * unit}}},
-          {"processes", si.procs},
+          {"processes", processes},
           {"orphans_reaped", orphans_reaped_},
           {"mode", vm() ? "vm" : "namespace"},
           {"config", config_.file},
+          {"config_error", config_error_},
           {"services", services}};
 }
 
@@ -215,6 +233,12 @@ Reply InitApp::handle(const Request& r) {
     nlohmann::json list = nlohmann::json::array();
     for (const ServiceStatus& s : sup_->list()) list.push_back(status_json(s));
     out.body["services"] = list;
+  } else if (c == "status" && r.name.empty()) {
+    out.body["mode"] = vm() ? "vm" : "namespace";
+    out.body["config"] = config_.file;
+    out.body["config_error"] = config_error_;
+    out.body["services"] = sup_->list().size();
+    out.body["finishing"] = finishing_.has_value();
   } else if (c == "status") {
     out.body["service"] = status_json(sup_->status(r.name));
   } else if (c == "start") {
@@ -240,6 +264,7 @@ Reply InitApp::handle(const Request& r) {
     InitConfig cfg = load_config(opts_.config_path);
     std::string changes = sup_->configure(cfg);
     config_ = cfg;
+    config_error_.clear();
     log::info("reloaded " + opts_.config_path + ": " + changes);
     out.body["changes"] = changes;
   } else if (c == "shutdown" || c == "reboot") {
@@ -268,6 +293,11 @@ int InitApp::run() {
     reboot(RB_DISABLE_CAD);  // ctrl-alt-del arrives as SIGINT: an orderly reboot
   } else if (getpid() != 1) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+  } else {
+    // PID 1 of a PID namespace: a mount namespace and a /proc of its own, made
+    // here so the caller needs only `unshare --pid --fork` (whatever "/" is).
+    enter_private_mount_namespace();
+    own_pid_namespace_ = proc_is_own_namespace();
   }
   config_ = load_initial_config(vm() ? &layout : nullptr);
   if (opts_.socket) config_.control.socket = *opts_.socket;
@@ -331,6 +361,7 @@ int InitApp::run() {
 InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, std::vector<std::string>& warnings) {
   InitOptions o;
   o.mode = is_pid1 ? Mode::kVm : Mode::kNamespace;
+  // As PID 1 the kernel hands over stray words: only a user types --help there.
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     std::string value;
@@ -346,10 +377,14 @@ InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, 
       warnings.push_back(a + " needs a value");
       return std::nullopt;
     };
-    if (a == "--mode") {
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+    } else if (a == "--version") {
+      o.version = true;
+    } else if (a == "--mode") {
       auto v = take();
-      if (v == "vm") o.mode = Mode::kVm;
-      else if (v == "namespace") o.mode = Mode::kNamespace;
+      if (v == "vm") o.mode = Mode::kVm, o.mode_given = true;
+      else if (v == "namespace") o.mode = Mode::kNamespace, o.mode_given = true;
       else if (v) warnings.push_back("unknown mode '" + *v + "' (vm or namespace)");
     } else if (a == "--config") {
       if (auto v = take()) o.config_path = *v;
@@ -368,6 +403,34 @@ InitOptions parse_init_args(const std::vector<std::string>& args, bool is_pid1, 
     }  // plain words are kernel command line leftovers (e.g. Nitro's `nomodules`)
   }
   return o;
+}
+
+std::string init_usage() {
+  return "usage: init --mode namespace --config FILE [--socket PATH] [--vsock-port N]\n"
+         "       init                      (as PID 1 of a VM: the kernel starts it)\n\n"
+         "PID 1 for enclaves: boots the VM, supervises the services of the service\n"
+         "file, answers initctl on a unix socket and vsock. See docs/init.md.\n\n"
+         "options:\n"
+         "  --mode vm|namespace  vm: the real PID 1 of a VM (the default as PID 1);\n"
+         "                       namespace: PID 1 of a PID namespace, or a plain supervisor\n"
+         "                       (e.g. unshare --pid --fork init --mode namespace ...)\n"
+         "  --config FILE        the service file (default /etc/init.yaml)\n"
+         "  --socket PATH        control socket (overrides control.socket)\n"
+         "  --vsock-port N       control vsock port, 0 for none (overrides control.vsock_port)\n"
+         "  --help, --version    print this or the version, and exit\n";
+}
+
+std::optional<std::string> refusal(const InitOptions& o, bool is_pid1, int pid) {
+  if (is_pid1) return std::nullopt;
+  const std::string how =
+      "; to supervise services here, run it in namespace mode: init --mode namespace --config FILE "
+      "[--socket PATH] [--vsock-port 0] (as PID 1 of a new PID namespace: unshare --pid --fork init --mode "
+      "namespace ...)";
+  if (o.mode_given && o.mode == Mode::kVm)
+    return "vm mode runs only as PID 1 of a VM, and this is PID " + std::to_string(pid) + how;
+  if (!o.mode_given)
+    return "init is not PID 1 (this is PID " + std::to_string(pid) + "), so it will not act as a VM's PID 1" + how;
+  return std::nullopt;
 }
 
 /// A crash of PID 1 would panic the kernel: say why on the console and power

@@ -96,6 +96,12 @@ std::string format_status(const nlohmann::json& s) {
   return table(rows);
 }
 
+std::string format_init_status(const nlohmann::json& r) {
+  std::string error = r.value("config_error", std::string());
+  return "mode: " + str(r, "mode") + "\nconfig: " + str(r, "config") + "\nconfig_error: " +
+         (error.empty() ? "none" : error) + "\nservices: " + str(r, "services") + "\n";
+}
+
 std::string format_system(const nlohmann::json& r) {
   std::string out;
   char buf[160];
@@ -109,7 +115,9 @@ std::string format_system(const nlohmann::json& r) {
   std::uint64_t total = mem.value("total", std::uint64_t{0}), free_ = mem.value("free", std::uint64_t{0});
   out += "Memory:    " + format_bytes(total - std::min(total, free_)) + " used of " + format_bytes(total) + "\n";
   out += "Processes: " + str(r, "processes") + "\n";
-  out += "Mode:      " + str(r, "mode") + "\n\n";
+  out += "Mode:      " + str(r, "mode") + "\n";
+  if (!r.value("config_error", std::string()).empty()) out += "Config:    error: " + str(r, "config_error") + "\n";
+  out += "\n";
   std::vector<std::vector<std::string>> rows = {{"SERVICE", "STATE", "RESTARTS", "LAST EXIT"}};
   for (const auto& s : r.value("services", nlohmann::json::array()))
     rows.push_back({str(s, "name"), str(s, "state"), str(s, "restarts"), last_exit(s)});

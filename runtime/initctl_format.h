@@ -15,6 +15,8 @@ std::string format_bytes(std::uint64_t bytes);
 std::string format_list(const nlohmann::json& response);
 /// `status NAME`: one "key: value" line per field.
 std::string format_status(const nlohmann::json& service);
+/// `status` without a name: init's mode, service file and its load error.
+std::string format_init_status(const nlohmann::json& response);
 /// `system`: uptime, load, memory, then per-service restarts and last exits.
 std::string format_system(const nlohmann::json& response);
 

@@ -44,12 +44,13 @@ int print_response(const nlohmann::json& r, bool json, const std::function<std::
 }
 
 int simple(const std::string& cmd, bool needs_name, std::vector<std::string> args,
-           std::function<std::string(const nlohmann::json&, const std::string&)> human) {
+           std::function<std::string(const nlohmann::json&, const std::string&)> human, bool optional_name = false) {
   CLI::App app("initctl " + cmd);
   Common common;
   common.add_to(app);
   std::string name;
   if (needs_name) app.add_option("NAME", name, "service name")->required();
+  if (optional_name) app.add_option("NAME", name, "service name (none: init itself)");
   if (auto rc = ef::cli::parse_args(app, std::move(args))) return *rc;
   ef::init::ControlClient client(common.endpoint(), common.timeout_ms);
   Request req;
@@ -135,11 +136,11 @@ int main(int argc, char** argv) {
            return ef::init::format_list(r);
          });
        }},
-      {"status", "show one service",
+      {"status", "show one service, or without NAME init's own state (mode, service file, its error)",
        [](std::vector<std::string> a) {
-         return simple("status", true, std::move(a), [](const nlohmann::json& r, const std::string&) {
-           return ef::init::format_status(r["service"]);
-         });
+         return simple("status", false, std::move(a), [](const nlohmann::json& r, const std::string&) {
+           return r.contains("service") ? ef::init::format_status(r["service"]) : ef::init::format_init_status(r);
+         }, true);
        }},
       {"start", "start a service (and what it requires)", named("start", "started")},
       {"stop", "stop a service", named("stop", "stopped")},

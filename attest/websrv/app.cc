@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -31,7 +32,7 @@ constexpr std::string_view kUsage =
     "usage:\n"
     "  ra-web-srv --config FILE        run the server (SIGINT/SIGTERM stop it)\n"
     "  ra-web-srv check-config FILE    validate FILE and print the effective configuration\n"
-    "  ra-web-srv --help\n"
+    "  ra-web-srv --help | --version\n"
     "\n"
     "See docs/ra-web-srv.md for the API, the configuration keys and RA-TLS.\n";
 
@@ -88,7 +89,8 @@ int run(const Config& cfg) {
   const auto bound = server.start();
   std::unique_ptr<IndexListener> index_listener;
   if (!cfg.files_socket.empty()) {
-    index_listener = std::make_unique<IndexListener>(io, index, cfg.files_socket);
+    index_listener = std::make_unique<IndexListener>(io, index, cfg.files_socket,
+                                                     cfg.files_producer_uid.value_or(::geteuid()), &metrics);
     index_listener->start();
   }
   std::string listening;
@@ -121,6 +123,10 @@ int main_command(std::vector<std::string> args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "ra-web-srv " << EF_VERSION << "\n";
+    return 0;
   }
   if (args[0] == "check-config") {
     if (args.size() != 2) {

@@ -121,8 +121,9 @@ Config parse_config(std::string_view text, const std::string& file_name) {
   }
   if (auto n = root.optional("nsm")) load_nsm(*n, c);
   if (auto n = root.optional("files")) {
-    n->expect_keys({"socket"});
+    n->expect_keys({"socket", "producer_uid"});
     c.files_socket = n->string_or("socket", c.files_socket);
+    if (auto u = n->optional("producer_uid")) c.files_producer_uid = static_cast<std::uint32_t>(u->as_int(0, 4294967294));
   }
   if (auto n = root.optional("limits")) load_limits(*n, c);
   if (auto n = root.optional("log")) {
@@ -152,7 +153,8 @@ nlohmann::json Config::to_json() const {
   j["vrf"] = {{"key_file", vrf_key_file.empty() ? "(ephemeral)" : vrf_key_file}};
   j["nsm"] = {{"mode", nsm_mode == NsmMode::kAuto ? "auto" : nsm_mode == NsmMode::kDevice ? "device" : "simulated"},
               {"device", nsm_device}, {"state_dir", nsm_state_dir}, {"extra_roots", extra_roots}};
-  j["files"] = {{"socket", files_socket}};
+  j["files"] = {{"socket", files_socket},
+                {"producer_uid", files_producer_uid ? nlohmann::json(*files_producer_uid) : nlohmann::json("(own uid)")}};
   j["limits"] = {{"io_threads", io_threads}, {"max_connections", max_connections},
                  {"max_header_bytes", max_header_bytes}, {"max_body_bytes", max_body_bytes},
                  {"header_timeout_ms", header_timeout_ms}, {"request_timeout_ms", request_timeout_ms},

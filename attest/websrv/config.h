@@ -50,6 +50,9 @@ struct Config {
 
   // files
   std::string files_socket = "/run/ra-web-srv/files.sock";  ///< "" = no file index
+  /// The one uid whose connections may feed the file index (SO_PEERCRED);
+  /// unset = ra-web-srv's own effective uid.
+  std::optional<std::uint32_t> files_producer_uid;
 
   // limits
   unsigned io_threads = 0;  ///< 0 = hardware concurrency

@@ -159,4 +159,9 @@ void IndexFeed::apply_line(std::string_view line, std::uint64_t offset) {
   }
 }
 
+IndexAdmission admit_index_peer(std::uint32_t peer_uid, std::uint32_t producer_uid, bool producer_live) {
+  if (peer_uid != producer_uid) return IndexAdmission::kWrongUid;
+  return producer_live ? IndexAdmission::kBusy : IndexAdmission::kAccept;
+}
+
 }  // namespace ef::websrv

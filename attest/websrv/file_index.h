@@ -77,4 +77,10 @@ class IndexFeed {
   std::uint64_t lines_ = 0;
 };
 
+/// Whether a new FILE-INDEX connection may feed the index: only from the
+/// producer's uid (`peer_uid` from SO_PEERCRED), and only while no producer
+/// connection is open (`producer_live`). See index_listener.h.
+enum class IndexAdmission { kAccept, kWrongUid, kBusy };
+IndexAdmission admit_index_peer(std::uint32_t peer_uid, std::uint32_t producer_uid, bool producer_live);
+
 }  // namespace ef::websrv

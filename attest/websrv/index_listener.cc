@@ -2,6 +2,7 @@
 
 #include "attest/websrv/index_listener.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <cstring>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -25,12 +27,44 @@ struct IndexListener::Impl : std::enable_shared_from_this<Impl> {
   net::io_context& io;
   FileIndex& index;
   std::filesystem::path path;
+  uid_t producer_uid;
+  Metrics* metrics;
   std::unique_ptr<unix_stream::acceptor> acceptor;
+  bool producer_live = false;  // only touched on `io`'s one thread
 
-  Impl(net::io_context& i, FileIndex& x, std::filesystem::path p) : io(i), index(x), path(std::move(p)) {}
+  Impl(net::io_context& i, FileIndex& x, std::filesystem::path p, uid_t uid, Metrics* m)
+      : io(i), index(x), path(std::move(p)), producer_uid(uid), metrics(m) {}
+
+  /// Checks the peer; refuses (logs, counts, closes) or marks the producer live.
+  bool admit(unix_stream::socket& s) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      log::error("file index: cannot read the peer's credentials (SO_PEERCRED); refusing",
+                 {{"error", std::strerror(errno)}});
+      if (metrics) metrics->index_refused(Metrics::IndexRefusal::kUid);
+      return false;
+    }
+    IndexAdmission a = admit_index_peer(cred.uid, producer_uid, producer_live);
+    if (a == IndexAdmission::kAccept) {
+      producer_live = true;
+      return true;
+    }
+    const bool uid = a == IndexAdmission::kWrongUid;
+    log::warn(uid ? "file index: refused a connection from a uid that is not the producer's"
+                  : "file index: refused a second connection while the producer is connected",
+              {{"peer_pid", std::to_string(cred.pid)}, {"peer_uid", std::to_string(cred.uid)},
+               {"producer_uid", std::to_string(producer_uid)}});
+    if (metrics) metrics->index_refused(uid ? Metrics::IndexRefusal::kUid : Metrics::IndexRefusal::kBusy);
+    return false;
+  }
 
   net::awaitable<void> connection(unix_stream::socket s) {
     auto self = shared_from_this();
+    struct Live {
+      bool& flag;
+      ~Live() { flag = false; }
+    } live{producer_live};
     IndexFeed feed(index);
     std::string buf;
     auto dyn = net::dynamic_buffer(buf, kMaxIndexLine + 1);
@@ -73,13 +107,18 @@ struct IndexListener::Impl : std::enable_shared_from_this<Impl> {
         log::warn("file index: accept failed", {{"error", ec.message()}});
         continue;
       }
+      if (!admit(s)) {
+        s.close(ec);
+        continue;
+      }
       net::co_spawn(io, connection(std::move(s)), net::detached);
     }
   }
 };
 
-IndexListener::IndexListener(net::io_context& io, FileIndex& index, std::filesystem::path socket_path)
-    : impl_(std::make_shared<Impl>(io, index, std::move(socket_path))) {}
+IndexListener::IndexListener(net::io_context& io, FileIndex& index, std::filesystem::path socket_path,
+                             uid_t producer_uid, Metrics* metrics)
+    : impl_(std::make_shared<Impl>(io, index, std::move(socket_path), producer_uid, metrics)) {}
 
 IndexListener::~IndexListener() = default;
 

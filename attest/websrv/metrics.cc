@@ -63,6 +63,14 @@ std::string Metrics::render(std::size_t files_tracked) const {
   counter("ra_web_srv_documents_issued_total", "Attestation documents issued.", "counter",
           static_cast<long long>(documents_.load()));
   counter("ra_web_srv_files_tracked", "Entries in the file index.", "gauge", static_cast<long long>(files_tracked));
+  std::snprintf(line, sizeof line,
+                "# HELP ra_web_srv_index_refusals_total File-index connections refused: uid = not the producer's "
+                "uid, busy = the producer is already connected.\n# TYPE ra_web_srv_index_refusals_total counter\n"
+                "ra_web_srv_index_refusals_total{reason=\"uid\"} %llu\nra_web_srv_index_refusals_total{reason=\"busy\"} "
+                "%llu\n",
+                static_cast<unsigned long long>(index_refused_uid_.load()),
+                static_cast<unsigned long long>(index_refused_busy_.load()));
+  out += line;
   counter("ra_web_srv_connections_open", "Open client connections.", "gauge", static_cast<long long>(open_.load()));
   counter("ra_web_srv_connections_accepted_total", "Connections accepted.", "counter",
           static_cast<long long>(accepted_.load()));

@@ -24,6 +24,11 @@ class Metrics {
   void connection_rejected() { rejected_.fetch_add(1, std::memory_order_relaxed); }
   void tls_handshake_failed() { tls_failed_.fetch_add(1, std::memory_order_relaxed); }
   void timeout() { timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  /// A file-index connection refused: from a uid other than the producer's, or while the producer is connected.
+  enum class IndexRefusal { kUid, kBusy };
+  void index_refused(IndexRefusal why) {
+    (why == IndexRefusal::kUid ? index_refused_uid_ : index_refused_busy_).fetch_add(1, std::memory_order_relaxed);
+  }
   std::int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }
 
   /// The exposition text (format 0.0.4).
@@ -44,6 +49,7 @@ class Metrics {
   std::vector<std::string> names_;
   std::unique_ptr<Route[]> routes_;
   std::atomic<std::uint64_t> documents_{0}, accepted_{0}, rejected_{0}, tls_failed_{0}, timeouts_{0};
+  std::atomic<std::uint64_t> index_refused_uid_{0}, index_refused_busy_{0};
   std::atomic<std::int64_t> open_{0};
 };
 

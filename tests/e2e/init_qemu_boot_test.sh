@@ -2,7 +2,9 @@
 # Boots our init from a nitro-cli layout ramdisk pair in QEMU (TCG, Debian's cloud
 # kernel): services start in dependency order, output reaches the console, an
 # `initctl shutdown` stops them in reverse order and the VM powers off. Then the
-# same without /etc/init.yaml: /cmd runs with /env, as AWS's init does.
+# same without /etc/init.yaml: /cmd runs with /env, as AWS's init does. Then a
+# service file that does not load: PID 1 stays up, starts nothing, reports the
+# error on the console and keeps the control socket where the file asked.
 # usage: init_qemu_boot_test.sh INIT INITCTL
 set -euo pipefail
 INIT=$1 INITCTL=$2
@@ -62,3 +64,22 @@ expect_line '^\[main\] cmd ran with GREETING=hello$'
 expect_line '^init: shutting down \(critical service main exited with status 0\)'
 expect_line 'reboot: Power down'
 echo "ok: /cmd and /env without a service file"
+
+new_image
+cat >"$work/r2/rootfs/etc/init.yaml" <<'YAML'
+control:
+  socket: /run/custom-init.sock
+  vsock_port: 0
+services:
+  web: {exec: /bin/sh, restrat: no}
+YAML
+echo /bin/sh >"$work/r2/cmd"
+: >"$work/r2/env"
+boot "ef.local" 40  # init never powers off here: QEMU is stopped by the timeout
+expect_line '^init: error: configuration error: /etc/init.yaml:5: services.web.restrat: unknown key; starting no services; control API on the file.s control: settings'
+expect_line '^init: starting: mode=vm .*services=0 .*control=/run/custom-init.sock$'
+expect_line '^init: system up in'
+if grep -Eq '^init: (started service|powering off)|Kernel panic' "$work/console.txt"; then
+  echo "FAIL: a broken service file started something or ended PID 1"; cat "$work/console.txt"; exit 1
+fi
+echo "ok: a broken service file as PID 1: no services, control socket where the file asked, no exit"

@@ -24,12 +24,13 @@ new_image() {
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/r2/rootfs/etc/group"
 }
 
-# boot APPEND_EXTRA: packs both ramdisks, boots them, leaves the console in $work/console.
+# boot APPEND_EXTRA [SECONDS]: packs both ramdisks, boots them (for at most SECONDS,
+# default 120), leaves the console in $work/console.
 boot() {
   (cd "$work/r1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$work/rd1"
   (cd "$work/r2" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$work/rd2"
   cat "$work/rd1" "$work/rd2" >"$work/initrd"
-  timeout 120 qemu-system-x86_64 -M pc -m 512 -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd" \
+  timeout "${2:-120}" qemu-system-x86_64 -M pc -m 512 -nographic -no-reboot -kernel "$kernel" -initrd "$work/initrd" \
     -append "console=ttyS0 panic=-1 quiet $1" >"$work/console" 2>&1 || true
   # Drop carriage returns and the firmware's terminal escapes (clear screen etc.).
   tr -d '\r' <"$work/console" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' >"$work/console.txt"

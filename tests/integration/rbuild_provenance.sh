@@ -61,6 +61,9 @@ got=$($PY "$T/dir_digest.py" specs/in/tree | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "dir_digest.py says $got, provenance $want"
 # A fifo (which a build refuses unless allowed) still has a digest: rbuild lock's against the script's.
 mkdir -p "$TMP/fifo/in/t"; mkfifo "$TMP/fifo/in/t/pipe"; echo x > "$TMP/fifo/in/t/f"; chmod 700 "$TMP/fifo/in/t/f"
+# Names with the listing's separators and its escape byte (space, newline, backslash).
+echo y > "$TMP/fifo/in/t/a b"; echo z > "$TMP/fifo/in/t/back\\slash"; echo w > "$TMP/fifo/in/t/new
+line"; ln -s 'a b' "$TMP/fifo/in/t/c d"
 printf 'name: f\nversion: "1"\nsource_date_epoch: 1\nkernel: {path: in/t/f}\ninit: in/t/f\nrootfs:\n  - directory: in/t\ncmd: ["/x"]\n' > "$TMP/fifo/f.yaml"
 "$RBUILD" lock "$TMP/fifo/f.yaml" -o "$TMP/fifo/lock.json" >/dev/null
 grep -q "\"sha256\": \"$($PY "$T/dir_digest.py" "$TMP/fifo/in/t" | cut -d' ' -f1)\"" "$TMP/fifo/lock.json" ||

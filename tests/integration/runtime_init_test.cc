@@ -1,5 +1,7 @@
-// init as PID 1 of a new PID + mount namespace (unshare), in namespace mode,
-// driven by the real initctl over its unix socket.
+// init as PID 1 of a new PID namespace (unshare --pid --fork), in namespace
+// mode, driven by the real initctl over its unix socket. init makes its own
+// mount namespace and /proc, so the tests do not depend on "/" being a mount
+// point (it is not in a chroot, where `unshare --mount` fails).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -74,12 +76,14 @@ struct NsInit {
 
   explicit NsInit(const std::string& services) {
     write_config(services);
-    unshare_pid = spawn({"unshare", "--pid", "--fork", "--mount", "--mount-proc", "--kill-child", EF_INIT_BIN,
-                         "--mode", "namespace", "--config", config, "--socket", sock},
+    unshare_pid = spawn({"unshare", "--pid", "--fork", "--kill-child", EF_INIT_BIN, "--mode", "namespace",
+                         "--config", config, "--socket", sock},
                         console, true);
     Millis until = monotonic_ms() + 10'000;
-    while (monotonic_ms() < until && initctl({"ping"}).rc != 0)
+    while (monotonic_ms() < until && initctl({"ping"}).rc != 0 && wait_exit(0) < 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Without the privileges for a PID namespace (root or a user namespace) this fails, saying why.
+    INFO("init's console (unshare --pid --fork needs CAP_SYS_ADMIN): " << slurp(console));
     REQUIRE(initctl({"ping"}).rc == 0);
   }
   ~NsInit() {
@@ -150,18 +154,36 @@ struct NsInit {
 
   /// Waits for unshare (and so init) to exit; returns its exit code.
   int wait_exit(int ms) {
+    if (exit_status >= 0) return exit_status;
     Millis until = monotonic_ms() + ms;
-    while (monotonic_ms() < until) {
+    do {
       int st = 0;
       if (waitpid(unshare_pid, &st, WNOHANG) == unshare_pid) {
         exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         return exit_status;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+      if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (monotonic_ms() < until);
     return -1;
   }
 };
+
+/// Runs a program to its end; rc and its stdout+stderr.
+Result run(const std::vector<std::string>& argv, const TempDir& dir) {
+  std::string out = dir / "run.out";
+  fs::remove(out);
+  pid_t pid = spawn(argv, out);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(out)};
+}
+
+std::size_t mount_count() {
+  std::istringstream in(slurp("/proc/self/mountinfo"));
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
 
 /// Milliseconds since the epoch from a log record's ISO timestamp.
 long long ts_ms(const nlohmann::json& rec) {
@@ -339,4 +361,74 @@ TEST_CASE("namespace PID 1: SIGTERM stops services in reverse order within their
   CHECK(ns.find("service b killed by SIGKILL") < stop_a);
   CHECK(ns.find("service a exited with status 0") > stop_a);
   CHECK(ns.find("all services stopped") > stop_a);
+}
+
+TEST_CASE("init --help and --version print and exit 0, starting nothing") {
+  TempDir d;
+  auto help = run({EF_INIT_BIN, "--help", "--socket", d / "s.sock"}, d);
+  CHECK(help.rc == 0);
+  CHECK(help.out.starts_with("usage: init --mode namespace --config FILE"));
+  CHECK(help.out.find("--vsock-port N") != std::string::npos);
+  auto version = run({EF_INIT_BIN, "--version"}, d);
+  CHECK(version.rc == 0);
+  CHECK(version.out == "init " EF_VERSION "\n");
+  CHECK_FALSE(fs::exists(d / "s.sock"));
+  auto ctl = run({EF_INITCTL_BIN, "--version"}, d);
+  CHECK(ctl.rc == 0);
+  CHECK(ctl.out == "initctl " EF_VERSION "\n");
+}
+
+TEST_CASE("init that is not PID 1 refuses vm mode and an implicit mode, and says how to run namespace mode") {
+  TempDir d;
+  std::ofstream(d / "init.yaml") << "control: {vsock_port: 0}\nservices: {}\n";
+  auto implicit = run({EF_INIT_BIN, "--config", d / "init.yaml", "--socket", d / "s.sock"}, d);
+  CHECK(implicit.rc == 2);
+  CHECK(implicit.out.find("init is not PID 1") != std::string::npos);
+  CHECK(implicit.out.find("run it in namespace mode: init --mode namespace --config FILE") != std::string::npos);
+  auto vm = run({EF_INIT_BIN, "--mode", "vm", "--config", d / "init.yaml", "--socket", d / "s.sock"}, d);
+  CHECK(vm.rc == 2);
+  CHECK(vm.out.find("vm mode runs only as PID 1 of a VM") != std::string::npos);
+  auto typo = run({EF_INIT_BIN, "--mode", "namespace", "--confg", d / "init.yaml"}, d);
+  CHECK(typo.rc == 2);
+  CHECK(typo.out.find("ignoring unknown option '--confg'") != std::string::npos);
+  CHECK_FALSE(fs::exists(d / "s.sock"));
+}
+
+TEST_CASE("namespace mode: a configuration error ends init with file:line: key, before the control API") {
+  TempDir d;
+  std::string config = d / "init.yaml";
+  std::ofstream(config) << "control: {vsock_port: 0}\nservices:\n  web: {exec: /bin/true, restrat: no}\n";
+  // Both as PID 1 of a PID namespace and as a plain supervisor.
+  for (bool pid_ns : {true, false}) {
+    std::vector<std::string> argv = {EF_INIT_BIN, "--mode", "namespace", "--config", config, "--socket", d / "s.sock"};
+    if (pid_ns) argv.insert(argv.begin(), {"unshare", "--pid", "--fork", "--kill-child"});
+    auto r = run(argv, d);
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK(r.out.find("configuration error: " + config + ":3: services.web.restrat: unknown key") != std::string::npos);
+    CHECK_FALSE(fs::exists(d / "s.sock"));
+  }
+  auto missing = run({EF_INIT_BIN, "--mode", "namespace", "--config", d / "none.yaml", "--socket", d / "s.sock"}, d);
+  CHECK(missing.rc == 1);
+  CHECK(missing.out.find("configuration error: ") != std::string::npos);
+  CHECK(missing.out.find(d / "none.yaml") != std::string::npos);
+}
+
+TEST_CASE("namespace PID 1: initctl system shows the namespace's own uptime and processes; mounts stay inside") {
+  std::size_t host_mounts = mount_count();
+  NsInit ns("  a: {exec: /bin/sleep, args: ['60']}\n  b: {exec: /bin/sleep, args: ['60']}\n");
+  REQUIRE(ns.wait_for([&] { return ns.state("a") == "running" && ns.state("b") == "running"; }));
+  auto sys = ns.json({"system"});
+  CHECK(sys["processes"] == 3);  // init, a and b: the namespace holds nothing else
+  CHECK(sys["uptime_s"].get<long long>() <= 2);  // init started just now
+  double host_uptime = std::atof(slurp("/proc/uptime").c_str());
+  if (host_uptime > 10) CHECK(sys["uptime_s"].get<long long>() < host_uptime - 5);
+  CHECK(ns.initctl({"system"}).out.find("Processes: 3\n") != std::string::npos);
+  // init's own /proc and private mounts are not seen from outside.
+  CHECK(mount_count() == host_mounts);
+  auto st = ns.json({"status"});
+  CHECK(st["mode"] == "namespace");
+  CHECK(st["config_error"] == "");
+  CHECK(st["services"] == 2);
+  CHECK(ns.initctl({"status"}).out == "mode: namespace\nconfig: " + ns.config + "\nconfig_error: none\nservices: 2\n");
 }

@@ -19,6 +19,14 @@ def walk(root, prefix=b""):
     return out
 
 
+def esc(name):
+    """A name or link target as a listing field: space, newline and backslash as \\ooo."""
+    out = b""
+    for c in name:
+        out += b"\\%03o" % c if c in (0x20, 0x0A, 0x5C) else bytes([c])
+    return out
+
+
 def mode_of(st):
     if stat.S_ISDIR(st.st_mode):
         return "755"
@@ -44,19 +52,19 @@ def digest(root):
         m = st.st_mode
         key = (st.st_dev, st.st_ino)
         if stat.S_ISDIR(m):
-            line = b"d " + mode_of(st).encode() + b" " + rel
+            line = b"d " + mode_of(st).encode() + b" " + esc(rel)
         elif stat.S_ISLNK(m):
-            line = b"l " + os.readlink(p) + b" " + rel
+            line = b"l " + esc(os.readlink(p)) + b" " + esc(rel)
         elif st.st_nlink > 1 and key in first:
-            line = b"h " + rel + b" " + first[key]
+            line = b"h " + esc(rel) + b" " + esc(first[key])
         elif stat.S_ISREG(m):
             total += st.st_size
-            line = b"f %s %d %s " % (mode_of(st).encode(), st.st_size, file_sha256(p).encode()) + rel
+            line = b"f %s %d %s " % (mode_of(st).encode(), st.st_size, file_sha256(p).encode()) + esc(rel)
         elif stat.S_ISCHR(m) or stat.S_ISBLK(m):
             line = b"%s %s %d %d " % (b"c" if stat.S_ISCHR(m) else b"b", mode_of(st).encode(),
-                                      os.major(st.st_rdev), os.minor(st.st_rdev)) + rel
+                                      os.major(st.st_rdev), os.minor(st.st_rdev)) + esc(rel)
         elif stat.S_ISFIFO(m):
-            line = b"p " + mode_of(st).encode() + b" " + rel
+            line = b"p " + mode_of(st).encode() + b" " + esc(rel)
         else:
             raise SystemExit(f"{p!r}: sockets cannot be inputs")
         if st.st_nlink > 1 and not stat.S_ISDIR(m):

@@ -8,6 +8,15 @@
 #include <string>
 
 int main(int argc, char** argv) {
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::printf("usage: fsmon-testpeer kv-dump URL BUCKET\n\nReads a NATS KV bucket back, one line per key: "
+                "KEY<TAB>VALUE (the tests' stand-in for the nats CLI).\n");
+    return 0;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("fsmon-testpeer %s\n", EF_VERSION);
+    return 0;
+  }
   if (argc != 4 || std::strcmp(argv[1], "kv-dump") != 0) {
     std::fprintf(stderr, "usage: fsmon-testpeer kv-dump URL BUCKET\n");
     return 2;

@@ -167,3 +167,28 @@ TEST_CASE("init arguments: mode defaults, options, and kernel leftovers") {
   CHECK(w == std::vector<std::string>{"ignoring unknown option '--frob'", "unknown mode 'weird' (vm or namespace)",
                                       "--config needs a value"});
 }
+
+TEST_CASE("init arguments: --help, --version, an explicit mode, and who may run without PID 1") {
+  std::vector<std::string> w;
+  auto o = ef::init::parse_init_args({"--help"}, false, w);
+  CHECK(o.help);
+  CHECK(ef::init::parse_init_args({"--version"}, false, w).version);
+  CHECK(ef::init::parse_init_args({"-h"}, true, w).help);
+  CHECK(w.empty());
+  CHECK_FALSE(o.mode_given);
+  CHECK(ef::init::init_usage().find("init --mode namespace --config FILE") != std::string::npos);
+
+  // Not PID 1: only an explicit namespace mode runs.
+  auto why = ef::init::refusal(o, false, 4242);
+  REQUIRE(why);
+  CHECK(why->find("this is PID 4242") != std::string::npos);
+  CHECK(why->find("init --mode namespace --config FILE") != std::string::npos);
+  auto vm = ef::init::parse_init_args({"--mode", "vm"}, false, w);
+  CHECK(vm.mode_given);
+  REQUIRE(ef::init::refusal(vm, false, 7));
+  CHECK(ef::init::refusal(vm, false, 7)->starts_with("vm mode runs only as PID 1 of a VM, and this is PID 7"));
+  CHECK_FALSE(ef::init::refusal(ef::init::parse_init_args({"--mode=namespace"}, false, w), false, 7));
+  // PID 1 runs whatever the words (the kernel's leftovers).
+  CHECK_FALSE(ef::init::refusal(ef::init::parse_init_args({"nomodules"}, true, w), true, 1));
+  CHECK_FALSE(ef::init::refusal(vm, true, 1));
+}

@@ -4,6 +4,8 @@
 #include "base/file.h"
 #include "runtime/config.h"
 #include "runtime/deps.h"
+#include "base/atomic_file.h"
+#include "test_util.h"
 
 using namespace ef::init;
 
@@ -192,4 +194,48 @@ TEST_CASE("config: the schema example in docs/init.md is a valid service file") 
   CHECK(web.ready.port == 8080);
   CHECK(web.forward_signals == std::vector<int>{SIGHUP});
   CHECK(c.modules == std::vector<std::string>{"/lib/modules/x.ko"});
+}
+
+TEST_CASE("config: as a VM's PID 1, a broken file runs nothing and keeps the control section it asked for") {
+  ef::init::test::TempDir d;
+  std::string path = d / "init.yaml";
+  // The control section parses; a service does not.
+  ef::write_file_atomic(path, "control:\n  socket: /run/custom.sock\n  vsock_port: 9100\nservices:\n"
+                              "  web: {exec: /bin/web, restrat: no}\n");
+  Pid1Config c = load_config_never_throw(path);
+  CHECK(c.error == path + ":5: services.web.restrat: unknown key");
+  CHECK(c.control_from_file);
+  CHECK(c.config.services.empty());
+  CHECK(c.config.file == path);
+  CHECK(c.config.control.socket == "/run/custom.sock");
+  CHECK(c.config.control.vsock_port == 9100u);
+  // The control section itself is broken: the defaults.
+  ef::write_file_atomic(path, "control: {socket: /run/x.sock, vsock_port: -1}\nservices: {}\n");
+  c = load_config_never_throw(path);
+  CHECK(c.error == path + ":1: control.vsock_port: value -1 out of range [0, 4294967294]");
+  CHECK_FALSE(c.control_from_file);
+  CHECK(c.config.control.socket == "/run/init.sock");
+  CHECK(c.config.control.vsock_port == 9001u);
+  // Not YAML at all: the defaults.
+  ef::write_file_atomic(path, "control: {socket: [\n");
+  c = load_config_never_throw(path);
+  CHECK(c.error.starts_with(path + ":"));
+  CHECK_FALSE(c.control_from_file);
+  CHECK(c.config.control.socket == "/run/init.sock");
+  // A file without a control section that fails elsewhere: the defaults, from the file.
+  ef::write_file_atomic(path, "services:\n  a: {}\n");
+  c = load_config_never_throw(path);
+  CHECK(c.error == path + ":2: services.a: missing key 'exec'");
+  CHECK(c.control_from_file);
+  CHECK(c.config.control.socket == "/run/init.sock");
+  // A good file loads as usual.
+  ef::write_file_atomic(path, "control: {vsock_port: 0}\nservices:\n  a: {exec: /bin/a}\n");
+  c = load_config_never_throw(path);
+  CHECK(c.error.empty());
+  REQUIRE(c.config.services.size() == 1);
+  CHECK(c.config.control.vsock_port == 0u);
+  // An unreadable file.
+  c = load_config_never_throw(d / "absent.yaml");
+  CHECK(c.error.find(d / "absent.yaml") != std::string::npos);
+  CHECK(c.config.services.empty());
 }

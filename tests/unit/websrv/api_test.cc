@@ -262,3 +262,11 @@ TEST_CASE("api: nsm, random, pubkeys, readyz, metrics") {
   CHECK(m.body.find("ra_web_srv_requests_total{route=\"/healthz\",status=\"200\"} 1") != std::string::npos);
   CHECK(m.body.find("ra_web_srv_files_tracked 1") != std::string::npos);
 }
+
+TEST_CASE("file index: one producer, from its uid") {
+  using ef::websrv::IndexAdmission;
+  CHECK(ef::websrv::admit_index_peer(1000, 1000, false) == IndexAdmission::kAccept);
+  CHECK(ef::websrv::admit_index_peer(1000, 1000, true) == IndexAdmission::kBusy);
+  CHECK(ef::websrv::admit_index_peer(0, 1000, false) == IndexAdmission::kWrongUid);
+  CHECK(ef::websrv::admit_index_peer(0, 1000, true) == IndexAdmission::kWrongUid);
+}

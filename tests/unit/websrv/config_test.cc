@@ -49,3 +49,14 @@ TEST_CASE("config: errors name file:line:key") {
   CHECK_THROWS_WITH(parse_config("limits:\n  max_connections: 0\n", "x.yaml"), Catch::Contains("max_connections"));
   CHECK_THROWS_AS(parse_config("listen: [\n", "x.yaml"), ef::Error);
 }
+
+TEST_CASE("config: files.producer_uid names the one uid that may feed the file index") {
+  CHECK_FALSE(parse_config("", "x.yaml").files_producer_uid);
+  Config c = parse_config("files:\n  socket: /run/x.sock\n  producer_uid: 1000\n", "x.yaml");
+  REQUIRE(c.files_producer_uid);
+  CHECK(*c.files_producer_uid == 1000u);
+  CHECK(c.to_json()["files"]["producer_uid"] == 1000);
+  CHECK_THROWS_WITH(parse_config("files:\n  producer_uid: -1\n", "x.yaml"),
+                    Catch::Contains("x.yaml:2") && Catch::Contains("files.producer_uid"));
+  CHECK_THROWS_WITH(parse_config("files:\n  producer: 0\n", "x.yaml"), Catch::Contains("unknown key"));
+}
