@@ -25,19 +25,19 @@ modes (pf-proxy forward --mode MODE, or 'mode:' in a config file):
                    host:    pf-proxy forward --listen tcp:0.0.0.0:443 --connect vsock:16:8443
   transparent    enclave egress: TCP redirected by netfilter is sent to the host
                  with its original destination in a header.
-                   enclave: pf-proxy forward --mode transparent --listen tcp:127.0.0.1:3128 --connect vsock:3:9000
+                   enclave: pf-proxy forward --mode transparent --listen tcp:127.0.0.1:3128 --connect vsock:3:8002
                             pf-proxy rules --egress-port 3128 --apply
   dialer         the host half of transparent/ingress: reads the header, applies the
                  policy, dials the destination.
-                   host:    pf-proxy forward --mode dialer --listen vsock:any:9000 --allow 0.0.0.0/0:443
-                   enclave: pf-proxy forward --mode dialer --listen vsock:any:9001 --dial-host 127.0.0.1
+                   host:    pf-proxy forward --mode dialer --listen vsock:any:8002 --allow 0.0.0.0/0:443
+                   enclave: pf-proxy forward --mode dialer --listen vsock:any:8001 --dial-host 127.0.0.1
   ingress        host ports kept inside: each listened port travels in the header
                  and the enclave's dialer connects to 127.0.0.1:SAME_PORT.
-                   host:    pf-proxy forward --mode ingress --listen tcp:0.0.0.0:0 --port 80 --port 443 --connect vsock:16:9001
+                   host:    pf-proxy forward --mode ingress --listen tcp:0.0.0.0:0 --port 80 --port 443 --connect vsock:16:8001
   udp-to-stream  enclave DNS: UDP datagrams framed over a stream.
-                   enclave: pf-proxy forward --mode udp-to-stream --listen udp:127.0.0.1:53 --connect vsock:3:9053
+                   enclave: pf-proxy forward --mode udp-to-stream --listen udp:127.0.0.1:53 --connect vsock:3:8053
   stream-to-udp  the host half: frames back to datagrams.
-                   host:    pf-proxy forward --mode stream-to-udp --listen vsock:any:9053 --connect udp:1.1.1.1:53
+                   host:    pf-proxy forward --mode stream-to-udp --listen vsock:any:8053 --connect udp:1.1.1.1:53
 
 Many forwards at once: pf-proxy run --config /etc/pf-proxy.yaml (see docs/pf-proxy.md).)";
 
