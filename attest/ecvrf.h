@@ -4,6 +4,7 @@
 // Proofs pi are 81 bytes (Gamma 33 || c 16 || s 32); outputs beta 32 bytes.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -33,6 +34,24 @@ Bytes proof_to_hash(std::span<const std::uint8_t> pi);
 /// ECVRF_verify(PK, alpha, pi) with key validation: beta when VALID, nullopt when
 /// INVALID (including a malformed PK or pi). Never throws on hostile input.
 std::optional<Bytes> verify(std::span<const std::uint8_t> public_key, std::span<const std::uint8_t> alpha,
+                            std::span<const std::uint8_t> pi);
+
+/// A public key decoded and validated once, for verifying many proofs by one key.
+class PublicKey {
+ public:
+  /// nullopt when `pk` is not a 33-byte compressed point on P-256.
+  static std::optional<PublicKey> decode(std::span<const std::uint8_t> pk);
+  const Bytes& bytes() const { return bytes_; }
+  struct Point;  ///< the decoded point (opaque)
+  const Point& point() const { return *point_; }
+
+ private:
+  Bytes bytes_;
+  std::shared_ptr<const Point> point_;
+};
+
+/// ECVRF_verify with a key decoded beforehand; the same answers as verify().
+std::optional<Bytes> verify(const PublicKey& public_key, std::span<const std::uint8_t> alpha,
                             std::span<const std::uint8_t> pi);
 
 /// RFC 9381 intermediate steps, exposed for the test vectors.

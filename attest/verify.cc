@@ -168,7 +168,7 @@ VerifyResult verify_attestation(std::span<const std::uint8_t> bytes, const Verif
   const std::vector<Bytes> roots = options.trusted_roots.empty() ? std::vector<Bytes>{aws_root_der()} : options.trusted_roots;
   CertChain chain;
   const bool parsed = run_check(r, "certificates", [&] {
-    chain = parse_chain(doc);
+    chain = parse_chain(doc, options.cache);
     return std::to_string(doc.cabundle.size() + 1) + " certificates parse";
   });
   run_check(r, "root", [&] {
@@ -185,7 +185,7 @@ VerifyResult verify_attestation(std::span<const std::uint8_t> bytes, const Verif
       return std::string("key usages and path lengths as required");
     });
     run_check(r, "chain", [&] {
-      check_path(chain, roots, r.verification_time_ms);
+      check_path(chain, roots, r.verification_time_ms, options.cache);
       return std::string("leaf chains to the trusted root through the cabundle");
     });
     run_check(r, "signature", [&] {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attest/cert_cache.h"
 #include "attest/document.h"
 
 namespace ef::attest {
@@ -38,6 +39,10 @@ struct VerifyOptions {
   std::int64_t fixed_time_ms = 0;      ///< for kFixed
   std::optional<std::int64_t> now_ms;  ///< "now" for kNow and max-age (default: system clock)
   Policy policy;
+  /// Remembers cabundle certificates and the signatures between them across
+  /// calls (not owned; may be shared by threads). Never changes a result: every
+  /// check runs with or without it, with the same outcome and detail.
+  CertCache* cache = nullptr;
 };
 
 struct Check {

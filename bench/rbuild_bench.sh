@@ -46,9 +46,18 @@ t0=$(now); "$RBUILD" build specs/b.yaml --lock b.lock -o out --cache "$W/cache" 
 noop=$(secs "$t0" "$t1")
 echo "2. no-op rebuild: $(printf %.0f "$(echo "$noop * 1000" | bc -l)") ms (goal <= 50 ms)"
 
-t0=$(now); openssl dgst -sha384 out/b.eif >/dev/null; t1=$(now); dg=$(secs "$t0" "$t1")
-t0=$(now); "$RBUILD" describe out/b.eif >/dev/null; t1=$(now); ds=$(secs "$t0" "$t1")
-echo "3. describe: $(printf %.2f "$ds") s; openssl dgst -sha384: $(printf %.2f "$dg") s; ratio $(ratio "$ds" "$dg") (goal <= 1.05)"
+# Alternating, best of 3 each (the machine may be shared); the load average is
+# printed beside the figure. describe hashes on both cores (PCR0 and PCR1/PCR2
+# are two SHA-384 passes), so on a loaded machine its wall time grows with its
+# CPU time: compare at low load.
+dg=999999; ds=999999
+for i in 1 2 3; do
+  t0=$(now); openssl dgst -sha384 out/b.eif >/dev/null; t1=$(now); x=$(secs "$t0" "$t1")
+  [ "$(echo "$x < $dg" | bc -l)" = 1 ] && dg=$x
+  t0=$(now); "$RBUILD" describe out/b.eif >/dev/null; t1=$(now); x=$(secs "$t0" "$t1")
+  [ "$(echo "$x < $ds" | bc -l)" = 1 ] && ds=$x
+done
+echo "3. describe: $(printf %.2f "$ds") s; openssl dgst -sha384: $(printf %.2f "$dg") s; ratio $(ratio "$ds" "$dg") (goal <= 1.05; best of 3, load $(cut -d' ' -f1-3 /proc/loadavg))"
 
 cd specs/root
 t0=$(now); find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet > "$W/gnu.cpio"; t1=$(now); cpio_s=$(secs "$t0" "$t1")

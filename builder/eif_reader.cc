@@ -1,5 +1,6 @@
 #include "builder/eif_reader.h"
 
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include <future>
@@ -26,6 +27,65 @@ void stream_range(int fd, std::uint64_t offset, std::uint64_t size, const std::s
     offset += n;
     size -= n;
   }
+}
+
+/// The file mapped read-only for hashing without copying it (a pread copies
+/// every byte once more, per reader); `data` is null when mmap is not possible
+/// and the caller streams with pread instead. The EIF must not shrink while
+/// mapped (rbuild replaces outputs by rename, which keeps the old inode whole).
+class Mapping {
+ public:
+  Mapping(int fd, std::uint64_t size) : size_(static_cast<std::size_t>(size)) {
+    if (size == 0 || size > std::numeric_limits<std::size_t>::max()) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return;
+    data_ = static_cast<const std::uint8_t*>(p);
+    ::madvise(p, size_, MADV_SEQUENTIAL);  // larger readahead when not cached
+  }
+  ~Mapping() {
+    if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  const std::uint8_t* data() const { return data_; }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_;
+};
+
+/// Feeds [offset, offset+size) to fn: slices of the mapping, or pread chunks.
+template <typename Fn>
+void feed_range(const Mapping& map, int fd, std::uint64_t offset, std::uint64_t size, const std::string& name, Fn&& fn) {
+  if (!map.data()) return stream_range(fd, offset, size, name, fn);
+  constexpr std::uint64_t kSlice = 1u << 20;
+  for (std::uint64_t done = 0; done < size; done += kSlice)
+    fn(std::span<const std::uint8_t>(map.data() + offset + done, static_cast<std::size_t>(std::min(kSlice, size - done))));
+}
+
+/// zlib's crc32 over a span of any length (its length argument is 32-bit).
+std::uint32_t crc_update(std::uint32_t crc, std::span<const std::uint8_t> d) {
+  while (!d.empty()) {
+    const std::size_t n = std::min<std::size_t>(d.size(), 1u << 30);
+    crc = static_cast<std::uint32_t>(::crc32(crc, d.data(), static_cast<uInt>(n)));
+    d = d.subspan(n);
+  }
+  return crc;
+}
+
+/// The CRC-32 of positions [from, to) of the CRC's byte stream, which is the
+/// file without its crc field: stream position p is file offset p below
+/// kCrcOffset, p + 4 from there on.
+std::uint32_t crc_of_stream_part(const Mapping& map, int fd, std::uint64_t from, std::uint64_t to, const std::string& name) {
+  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0, nullptr, 0));
+  auto feed = [&crc](std::span<const std::uint8_t> d) { crc = crc_update(crc, d); };
+  if (from < kCrcOffset) {
+    const std::uint64_t end = std::min<std::uint64_t>(to, kCrcOffset);
+    feed_range(map, fd, from, end - from, name, feed);
+    from = end;
+  }
+  if (from < to) feed_range(map, fd, from + (kHeaderSize - kCrcOffset), to - from, name, feed);
+  return crc;
 }
 
 void check_header_fields(const Header& h, const std::string& name) {
@@ -127,40 +187,39 @@ void EifImage::check_crc() const {
 }
 
 Measurements EifImage::measure(std::uint32_t* crc_out) const {
+  // Two SHA-384 passes are inherent (PCR0 and PCR2 both cover the later
+  // ramdisks), one per core; everything else is kept off their path: the file
+  // is mapped, not copied by pread into each thread's buffer, and the CRC-32 is
+  // split in two halves, one per thread, joined by crc32_combine.
   std::vector<const Section*> measured;
   for (const Section& s : sections_)
     if (s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk)
       measured.push_back(&s);
+  const Mapping map(fd_.get(), file_size_);
+  const std::uint64_t crc_len = file_size_ - (kHeaderSize - kCrcOffset);
+  const std::uint64_t crc_half = crc_len / 2;
   auto pcr0_job = std::async(std::launch::async, [&] {
     PcrHasher pcr0;
-    for (const Section* s : measured) stream_range(fd_.get(), s->data_offset, s->size, name_, [&](auto d) { pcr0.update(d); });
-    return pcr0.finish();
+    for (const Section* s : measured)
+      feed_range(map, fd_.get(), s->data_offset, s->size, name_, [&](auto d) { pcr0.update(d); });
+    const std::uint32_t crc = crc_out ? crc_of_stream_part(map, fd_.get(), 0, crc_half, name_) : 0;
+    return std::make_pair(pcr0.finish(), crc);
   });
-  // Sections are contiguous after the header (open() checked it), so walking
-  // them in order covers every byte the CRC covers.
-  std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0, nullptr, 0));
-  auto crc_feed = [&crc, crc_out](std::span<const std::uint8_t> d) {
-    if (crc_out) crc = static_cast<std::uint32_t>(::crc32(crc, d.data(), static_cast<uInt>(d.size())));
-  };
-  if (crc_out) stream_range(fd_.get(), 0, kCrcOffset, name_, crc_feed);
   PcrHasher pcr1, pcr2;
   bool first_ramdisk_done = false;
-  for (const Section& s : sections_) {
-    if (crc_out) stream_range(fd_.get(), s.header_offset, kSectionHeaderSize, name_, crc_feed);
-    bool is_measured = s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk;
+  for (const Section* s : measured) {
     PcrHasher& target = first_ramdisk_done ? pcr2 : pcr1;
-    if (is_measured || crc_out)
-      stream_range(fd_.get(), s.data_offset, s.size, name_, [&](auto d) {
-        if (is_measured) target.update(d);
-        crc_feed(d);
-      });
-    if (s.type == SectionType::kRamdisk) first_ramdisk_done = true;
+    feed_range(map, fd_.get(), s->data_offset, s->size, name_, [&](auto d) { target.update(d); });
+    if (s->type == SectionType::kRamdisk) first_ramdisk_done = true;
   }
-  if (crc_out) *crc_out = crc;
+  const std::uint32_t crc_b = crc_out ? crc_of_stream_part(map, fd_.get(), crc_half, crc_len, name_) : 0;
   Measurements m;
   m.pcr1 = pcr1.finish();
   m.pcr2 = pcr2.finish();
-  m.pcr0 = pcr0_job.get();
+  auto [pcr0, crc_a] = pcr0_job.get();
+  m.pcr0 = std::move(pcr0);
+  if (crc_out)
+    *crc_out = static_cast<std::uint32_t>(::crc32_combine(crc_a, crc_b, static_cast<z_off_t>(crc_len - crc_half)));
   return m;
 }
 

@@ -27,10 +27,19 @@ int Direction::ensure_pipe() {
 // reading until the next write makes room; the socket is marked drained only
 // when EAGAIN comes with an empty pipe.
 int Direction::read_in(Port& src, bool& progressed) {
-  if (src_eof_ || !src.readable || in_blocked_ || held_ >= capacity_) return 0;
-  std::size_t room = capacity_ - held_;
+  if (src_eof_ || !src.readable || in_blocked_) return 0;
   ssize_t n;
-  if (zero_copy_) {
+  const bool via_small = zero_copy_ && !splicing_;
+  if (via_small) {
+    if (small_len_ > 0) return 0;  // written out first
+    if (!small_) small_ = std::make_unique<std::uint8_t[]>(kSmall);
+    small_off_ = 0;
+    n = ::recv(src.fd, small_.get(), kSmall, 0);
+    if (n == static_cast<ssize_t>(kSmall)) splicing_ = true;  // a full buffer: bulk, splice from now on
+  } else if (held_ >= capacity_) {
+    return 0;
+  } else if (zero_copy_) {
+    std::size_t room = capacity_ - held_;
     if (int err = ensure_pipe()) return err;
     n = ::splice(src.fd, nullptr, pipe_w_.get(), nullptr, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0 && errno == EINVAL && held_ == 0) {
@@ -48,17 +57,23 @@ int Direction::read_in(Port& src, bool& progressed) {
     n = ::recv(src.fd, buf_.get() + end, capacity_ - end, 0);
   }
   if (n > 0) {
-    held_ += static_cast<std::size_t>(n);
+    if (via_small) small_len_ = static_cast<std::size_t>(n);
+    else held_ += static_cast<std::size_t>(n);
     progressed = true;
   } else if (n == 0) {
     src_eof_ = true;
     progressed = true;
   } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    if (held_ == 0 || !zero_copy_) src.readable = false;
-    else in_blocked_ = true;
+    if (via_small || held_ == 0 || !zero_copy_) {
+      src.readable = false;
+      if (!via_small) splicing_ = false;  // the burst is over: small reads again
+    } else {
+      in_blocked_ = true;
+    }
   } else if (errno != EINTR) {
     return errno;
   }
+  if (via_small && small_len_ == 0) small_.reset();
   return 0;
 }
 
@@ -69,6 +84,16 @@ int Direction::write_out(Port& dst, Result& r) {
     n = ::send(dst.fd, prefix_.data() + prefix_sent_, prefix_.size() - prefix_sent_, MSG_NOSIGNAL);
     if (n > 0) {
       prefix_sent_ += static_cast<std::size_t>(n);
+      r.progressed = true;
+      return 0;
+    }
+  } else if (small_len_ > 0) {
+    n = ::send(dst.fd, small_.get() + small_off_, small_len_, MSG_NOSIGNAL);
+    if (n > 0) {
+      small_off_ += static_cast<std::size_t>(n);
+      small_len_ -= static_cast<std::size_t>(n);
+      if (small_len_ == 0) small_.reset();
+      r.delivered += static_cast<std::uint64_t>(n);
       r.progressed = true;
       return 0;
     }
@@ -110,13 +135,14 @@ Direction::Result Direction::pump(Port& src, Port& dst) {
     }
     progressed = progressed || r.progressed || r.delivered != before;
     r.progressed = was || progressed;
-    if (src_eof_ && held_ == 0 && prefix_sent_ == prefix_.size() && !shut_) {
+    if (src_eof_ && held_ == 0 && small_len_ == 0 && prefix_sent_ == prefix_.size() && !shut_) {
       ::shutdown(dst.fd, SHUT_WR);
       shut_ = true;
       r.progressed = true;
       pipe_r_.reset();
       pipe_w_.reset();
       buf_.reset();
+      small_.reset();
     }
     if (!progressed) return r;
   }

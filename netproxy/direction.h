@@ -40,7 +40,7 @@ class Direction {
   /// Source ended, everything delivered, destination shut down for writing.
   bool finished() const { return shut_; }
   bool source_ended() const { return src_eof_; }
-  std::size_t in_flight() const { return held_; }
+  std::size_t in_flight() const { return held_ + small_len_; }
   bool uses_splice() const { return zero_copy_; }
 
  private:
@@ -56,6 +56,15 @@ class Direction {
   std::unique_ptr<std::uint8_t[]> buf_;
   std::size_t buf_off_ = 0;
   std::size_t held_ = 0;  ///< bytes in the pipe or buffer
+  // Splice only for bulk (HAProxy's splice-auto): with zero_copy, a direction
+  // reads into a small buffer and copies; a read that fills it switches to the
+  // pipe until a splice finds the socket drained with the pipe empty. Small
+  // messages so skip the pipe (two syscalls and page references each way).
+  static constexpr std::size_t kSmall = 16 * 1024;
+  std::unique_ptr<std::uint8_t[]> small_;  ///< allocated while it holds bytes
+  std::size_t small_off_ = 0;
+  std::size_t small_len_ = 0;  ///< bytes in small_ not yet written (sent before the pipe's)
+  bool splicing_ = false;
   bool in_blocked_ = false;
   bool src_eof_ = false;
   bool shut_ = false;

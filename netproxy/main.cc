@@ -1,6 +1,8 @@
 // pf-proxy: vsock ⇄ TCP forwarding and transparent networking for enclaves.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "base/cli.h"
@@ -25,21 +27,45 @@ modes (pf-proxy forward --mode MODE, or 'mode:' in a config file):
                    host:    pf-proxy forward --listen tcp:0.0.0.0:443 --connect vsock:16:8443
   transparent    enclave egress: TCP redirected by netfilter is sent to the host
                  with its original destination in a header.
-                   enclave: pf-proxy forward --mode transparent --listen tcp:127.0.0.1:3128 --connect vsock:3:9000
+                   enclave: pf-proxy forward --mode transparent --listen tcp:127.0.0.1:3128 --connect vsock:3:8002
                             pf-proxy rules --egress-port 3128 --apply
   dialer         the host half of transparent/ingress: reads the header, applies the
                  policy, dials the destination.
-                   host:    pf-proxy forward --mode dialer --listen vsock:any:9000 --allow 0.0.0.0/0:443
-                   enclave: pf-proxy forward --mode dialer --listen vsock:any:9001 --dial-host 127.0.0.1
+                   host:    pf-proxy forward --mode dialer --listen vsock:any:8002 --allow 0.0.0.0/0:443
+                   enclave: pf-proxy forward --mode dialer --listen vsock:any:8001 --dial-host 127.0.0.1
   ingress        host ports kept inside: each listened port travels in the header
                  and the enclave's dialer connects to 127.0.0.1:SAME_PORT.
-                   host:    pf-proxy forward --mode ingress --listen tcp:0.0.0.0:0 --port 80 --port 443 --connect vsock:16:9001
+                   host:    pf-proxy forward --mode ingress --listen tcp:0.0.0.0:0 --port 80 --port 443 --connect vsock:16:8001
   udp-to-stream  enclave DNS: UDP datagrams framed over a stream.
-                   enclave: pf-proxy forward --mode udp-to-stream --listen udp:127.0.0.1:53 --connect vsock:3:9053
+                   enclave: pf-proxy forward --mode udp-to-stream --listen udp:127.0.0.1:53 --connect vsock:3:8053
   stream-to-udp  the host half: frames back to datagrams.
-                   host:    pf-proxy forward --mode stream-to-udp --listen vsock:any:9053 --connect udp:1.1.1.1:53
+                   host:    pf-proxy forward --mode stream-to-udp --listen vsock:any:8053 --connect udp:1.1.1.1:53
 
 Many forwards at once: pf-proxy run --config /etc/pf-proxy.yaml (see docs/pf-proxy.md).)";
+
+/// Raises the open-file limit to what the forwards can use (two descriptors a
+/// connection, and some spare), as HAProxy does from its maxconn: up to the
+/// hard limit, and past it when allowed (root), never above fs.nr_open.
+/// Returns the soft limit in effect.
+rlim_t raise_fd_limit(const Config& config) {
+  rlim_t want = 256;
+  for (const ForwardSpec& f : config.forwards) want += 2 * static_cast<rlim_t>(f.max_connections);
+  rlim_t nr_open = 1u << 20;
+  if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+    unsigned long long v = 0;
+    if (std::fscanf(f, "%llu", &v) == 1 && v > 0) nr_open = static_cast<rlim_t>(v);
+    std::fclose(f);
+  }
+  want = std::min(want, nr_open);
+  rlimit now{};
+  if (::getrlimit(RLIMIT_NOFILE, &now) != 0) return 0;
+  if (now.rlim_cur >= want) return now.rlim_cur;
+  rlimit raised{want, std::max(now.rlim_max, want)};
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return want;
+  raised = {std::min(want, now.rlim_max), now.rlim_max};  // unprivileged: up to the hard limit
+  if (raised.rlim_cur > now.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  return now.rlim_cur;
+}
 
 void block_signals(sigset_t& set) {
   sigemptyset(&set);
@@ -53,9 +79,11 @@ int serve(Config config) {
   log::configure_from_env("pf-proxy");
   sigset_t set;
   block_signals(set);  // worker threads inherit the mask; only this thread takes the signals
+  const rlim_t fd_limit = raise_fd_limit(config);
   Proxy proxy(config);
   proxy.start();
   log::info("started", {{"workers", std::to_string(config.workers)},
+                        {"fd_limit", std::to_string(fd_limit)},
                         {"metrics", config.metrics ? config.metrics->to_string() : "off"},
                         {"forwards", config.describe()}});
   int sig = 0;

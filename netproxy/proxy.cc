@@ -34,6 +34,7 @@ class Acceptor : public Handler {
         return;
       }
       UniqueFd accepted(fd);
+      worker_.accepted().fetch_add(1, std::memory_order_relaxed);
       if (static_cast<std::size_t>(forward_.metrics->open.load(std::memory_order_relaxed)) >=
           forward_.spec.max_connections) {
         forward_.metrics->refused.fetch_add(1, std::memory_order_relaxed);
@@ -92,14 +93,29 @@ void Proxy::bind_forward(ForwardRuntime& f) {
   f.set_policy(policy);
   if (s.mode == Mode::kUdpToStream) {
     f.listeners.push_back(bind_datagram(s.listen));
-  } else if (s.mode == Mode::kIngress && !s.ports.empty()) {
-    for (std::uint16_t port : s.ports) {
-      Endpoint e = s.listen;
-      e.port = port;
-      f.listeners.push_back(listen_stream(e));
-    }
   } else {
-    f.listeners.push_back(listen_stream(s.listen));
+    // TCP: one SO_REUSEPORT socket per worker. With a single socket woken by
+    // EPOLLEXCLUSIVE, the worker that wakes drains the whole accept queue, so
+    // a burst of connections lands on one core (measured: 100 streams, one
+    // worker 4x busier than the other); the kernel's reuseport hash spreads
+    // them. Other transports share one socket.
+    const bool shard = s.listen.transport == Transport::kTcp && config_.workers > 1;
+    std::vector<Endpoint> endpoints;
+    if (s.mode == Mode::kIngress && !s.ports.empty()) {
+      for (std::uint16_t port : s.ports) {
+        endpoints.push_back(s.listen);
+        endpoints.back().port = port;
+      }
+    } else {
+      endpoints.push_back(s.listen);
+    }
+    for (const Endpoint& e : endpoints) {
+      f.listeners.push_back(listen_stream(e, 4096, shard));
+      f.shards.emplace_back();
+      if (!shard) continue;
+      const SockAddr at = local_address(f.listeners.back().get());
+      for (int k = 1; k < config_.workers; ++k) f.shards.back().push_back(listen_shard(at));
+    }
   }
   for (const auto& l : f.listeners) f.bound.push_back(local_address(l.get()));
 }
@@ -124,9 +140,13 @@ void Proxy::start() {
         acceptors_.push_back(fe);
         continue;
       }
-      for (auto& w : workers_) {
-        auto a = std::make_shared<Acceptor>(*w, *f, l.get());
-        w->loop().add(l.get(), EPOLLIN | EPOLLEXCLUSIVE, a.get());
+      const std::size_t index = static_cast<std::size_t>(&l - f->listeners.data());
+      const bool sharded = f->shards.size() > index && !f->shards[index].empty();
+      for (std::size_t k = 0; k < workers_.size(); ++k) {
+        Worker& w = *workers_[k];
+        const int fd = !sharded || k == 0 ? l.get() : f->shards[index][k - 1].get();
+        auto a = std::make_shared<Acceptor>(w, *f, fd);
+        w.loop().add(fd, sharded ? EPOLLIN : EPOLLIN | EPOLLEXCLUSIVE, a.get());
         acceptors_.push_back(a);
       }
     }
@@ -188,6 +208,7 @@ void Proxy::stop() {
     for (const auto& e : {f->spec.listen})
       if (e.transport == Transport::kUnix && !e.path.empty() && e.path[0] != '@') ::unlink(e.path.c_str());
     f->listeners.clear();
+    f->shards.clear();
   }
 }
 
@@ -196,6 +217,12 @@ const std::vector<SockAddr>& Proxy::bound(std::size_t forward) const { return fo
 std::optional<SockAddr> Proxy::metrics_address() const {
   if (!metrics_server_) return std::nullopt;
   return metrics_server_->address();
+}
+
+std::vector<std::uint64_t> Proxy::accepted_per_worker() const {
+  std::vector<std::uint64_t> out;
+  for (const auto& w : workers_) out.push_back(w->accepted().load(std::memory_order_relaxed));
+  return out;
 }
 
 std::size_t Proxy::session_count() const {

@@ -1,6 +1,7 @@
 #pragma once
 // pf-proxy's engine: binds every forward's listeners, runs N worker threads
-// (one epoll loop each, listeners shared with EPOLLEXCLUSIVE), serves
+// (one epoll loop each; a TCP listener is one SO_REUSEPORT socket per worker,
+// others are shared with EPOLLEXCLUSIVE), serves
 // /metrics, and keeps dialer policies' host names resolved.
 
 #include <atomic>
@@ -40,6 +41,8 @@ class Proxy {
   const Config& config() const { return config_; }
   /// Sessions alive in all workers (approximate while running).
   std::size_t session_count() const;
+  /// Connections each worker accepted so far (while running).
+  std::vector<std::uint64_t> accepted_per_worker() const;
 
  private:
   void bind_forward(ForwardRuntime& f);

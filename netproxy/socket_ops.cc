@@ -35,11 +35,27 @@ void bind_to(int fd, const SockAddr& a, const Endpoint& e) {
 
 }  // namespace
 
-UniqueFd listen_stream(const Endpoint& e, int backlog) {
+static void set_reuse_port(int fd, const std::string& what) {
+  int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) throw_errno("set SO_REUSEPORT on", what);
+}
+
+UniqueFd listen_stream(const Endpoint& e, int backlog, bool reuse_port) {
   SockAddr a = resolve(e);
   UniqueFd fd = make_socket(a.family(), SOCK_STREAM, e.to_string());
+  if (reuse_port) set_reuse_port(fd.get(), e.to_string());
   bind_to(fd.get(), a, e);
   if (::listen(fd.get(), backlog) != 0) throw_errno("listen on", e.to_string());
+  return fd;
+}
+
+UniqueFd listen_shard(const SockAddr& a, int backlog) {
+  UniqueFd fd = make_socket(a.family(), SOCK_STREAM, a.to_string());
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  set_reuse_port(fd.get(), a.to_string());
+  if (::bind(fd.get(), a.get(), a.length) != 0) throw_errno("bind", a.to_string());
+  if (::listen(fd.get(), backlog) != 0) throw_errno("listen on", a.to_string());
   return fd;
 }
 

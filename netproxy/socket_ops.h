@@ -10,7 +10,13 @@
 namespace ef::netproxy {
 
 /// A bound, listening stream socket (SO_REUSEADDR; unix paths are replaced).
-UniqueFd listen_stream(const Endpoint& endpoint, int backlog = 4096);
+/// With `reuse_port` (TCP only) also SO_REUSEPORT, so that more sockets can
+/// listen on the same address (listen_shard) and the kernel spreads new
+/// connections across them.
+UniqueFd listen_stream(const Endpoint& endpoint, int backlog = 4096, bool reuse_port = false);
+/// Another SO_REUSEPORT listener on the exact address a reuse_port listener
+/// bound (its port resolved, when it asked for port 0).
+UniqueFd listen_shard(const SockAddr& bound, int backlog = 4096);
 /// A bound datagram socket.
 UniqueFd bind_datagram(const Endpoint& endpoint);
 

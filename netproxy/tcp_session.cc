@@ -38,13 +38,18 @@ void TcpSession::start() {
       dial(*forward_.connect_address);
       return;
     case Mode::kTransparent: {
+      // Only a connection netfilter redirected has a record naming somewhere
+      // else. A direct connection has none, or (with conntrack running) one
+      // whose destination is this listener itself: both are refused.
       auto original = original_destination(down_.fd);
-      if (!original) {
-        log::warn("no original destination (connection not redirected by netfilter?)",
-                  {{"forward", forward_.spec.name}});
+      std::optional<OriginalDst> dst;
+      if (original) dst = OriginalDst::from_sockaddr(*original);
+      if (!dst || *dst == OriginalDst::from_sockaddr(local_address(down_.fd))) {
+        log::warn("no redirect record: a direct connection to the transparent listener is refused",
+                  {{"forward", forward_.spec.name}, {"local", local_address(down_.fd).to_string()}});
         return refuse(ErrorKind::kOriginalDst);
       }
-      route(OriginalDst::from_sockaddr(*original));
+      route(*dst);
       return;
     }
     case Mode::kIngress: {

@@ -2,6 +2,7 @@
 // Internal: what the worker threads share (a forward's runtime state) and own
 // (an event loop and its sessions).
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +24,11 @@ struct ForwardRuntime {
   std::optional<OriginalDst> dial_override; ///< dialer's dial_host, resolved at start
   ForwardMetrics* metrics = nullptr;
   std::vector<UniqueFd> listeners;
+  /// For a TCP stream listener served by several workers: shards[i][k] is
+  /// worker k+1's own SO_REUSEPORT socket on listeners[i]'s address (worker 0
+  /// uses listeners[i]); the kernel spreads connections across them. Empty
+  /// when the listener is shared by every worker with EPOLLEXCLUSIVE.
+  std::vector<std::vector<UniqueFd>> shards;
   std::vector<SockAddr> bound;
 
   std::shared_ptr<const Policy> policy() const {
@@ -79,9 +85,12 @@ class Worker {
     while (!sessions_.empty()) sessions_.begin()->first->abort();
   }
   std::size_t session_count() const { return sessions_.size(); }
+  /// Connections this worker accepted (readable from any thread).
+  std::atomic<std::uint64_t>& accepted() { return accepted_; }
 
  private:
   int index_;
+  std::atomic<std::uint64_t> accepted_{0};
   Loop loop_;
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;
 };

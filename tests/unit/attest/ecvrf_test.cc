@@ -1,3 +1,8 @@
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/rand.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -78,4 +83,75 @@ TEST_CASE("ecvrf: fresh keys prove and verify; output is deterministic per input
   CHECK(ecvrf::verify(pk, Bytes{1, 2, 3}, pi1) == ecvrf::proof_to_hash(pi1));
   CHECK(ecvrf::verify(pk, Bytes{}, pi2));
   CHECK(ecvrf::proof_to_hash(pi1) != ecvrf::proof_to_hash(pi2));
+}
+
+TEST_CASE("ecvrf: a key decoded once verifies exactly as the bytes do") {
+  for (const auto& v : p256_vectors()) {
+    INFO("example " << v["example"]);
+    const Bytes pk = hex(v["PK"]), alpha = hex(v["alpha"]), pi = hex(v["pi"]);
+    const auto key = ecvrf::PublicKey::decode(pk);
+    REQUIRE(key);
+    CHECK(key->bytes() == pk);
+    auto beta = ecvrf::verify(*key, alpha, pi);
+    REQUIRE(beta);
+    CHECK(to_hex(*beta) == v["beta"]);
+    Bytes bad = pi;
+    bad[40] ^= 0x80;
+    CHECK_FALSE(ecvrf::verify(*key, alpha, bad));
+  }
+  // Fresh keys and inputs: prove and verify agree, through either entry point.
+  for (int i = 0; i < 20; ++i) {
+    const Bytes sk = ecvrf::generate_secret_key(), pk = ecvrf::public_key(sk);
+    const Bytes alpha = {static_cast<std::uint8_t>(i), 'a'};
+    const Bytes pi = ecvrf::prove(sk, alpha);
+    const auto key = ecvrf::PublicKey::decode(pk);
+    REQUIRE(key);
+    const auto b1 = ecvrf::verify(pk, alpha, pi), b2 = ecvrf::verify(*key, alpha, pi);
+    REQUIRE(b1);
+    REQUIRE(b2);
+    CHECK(*b1 == *b2);
+    CHECK(*b1 == ecvrf::proof_to_hash(pi));
+    CHECK_FALSE(ecvrf::verify(*key, Bytes{'z'}, pi));
+    Bytes negated = pk;  // -Y: same x, the other y
+    negated[0] ^= 0x01;
+    const auto neg = ecvrf::PublicKey::decode(negated);
+    REQUIRE(neg);
+    CHECK_FALSE(ecvrf::verify(*neg, alpha, pi));
+  }
+}
+
+TEST_CASE("ecvrf: string_to_point accepts what OpenSSL's EC_POINT_oct2point accepts") {
+  // ECVRF decodes compressed points with its own square root; cross-check it
+  // against OpenSSL on random x (half are not on the curve), both signs, and on
+  // the non-canonical x + p, which OpenSSL and RFC 9381 refuse.
+  EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  EC_POINT* p = EC_POINT_new(g);
+  REQUIRE((g && p));
+  auto openssl_ok = [&](const Bytes& s) {
+    const int ok = EC_POINT_oct2point(g, p, s.data(), s.size(), nullptr);
+    ERR_clear_error();
+    return ok == 1;
+  };
+  int on_curve = 0;
+  for (int i = 0; i < 400; ++i) {
+    Bytes s(33);
+    RAND_bytes(s.data() + 1, 32);
+    s[0] = (i % 2) ? 0x03 : 0x02;
+    if (i % 50 == 0) std::fill(s.begin() + 1, s.begin() + 5, 0xff);  // x >= p often
+    const bool ours = ecvrf::PublicKey::decode(s).has_value();
+    INFO(to_hex(s));
+    CHECK(ours == openssl_ok(s));
+    on_curve += ours;
+  }
+  CHECK(on_curve > 100);
+  CHECK(on_curve < 300);
+  // x = 0 is on P-256; x = 0 + p is the same field element, not canonically encoded.
+  const Bytes x0 = from_hex("02" + std::string(64, '0'));
+  const Bytes x0_plus_p = from_hex("02ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+  CHECK(ecvrf::PublicKey::decode(x0));
+  CHECK(openssl_ok(x0));
+  CHECK_FALSE(ecvrf::PublicKey::decode(x0_plus_p));
+  CHECK_FALSE(openssl_ok(x0_plus_p));
+  EC_POINT_free(p);
+  EC_GROUP_free(g);
 }
