@@ -4,12 +4,12 @@
 let
   pkgs = nixpkgs.legacyPackages.${system};
 
-  # What the nixpkgs input is, for locks and provenance (a path: input has
-  # no rev; every input has a narHash).
+  # What the nixpkgs input is, for locks and provenance: its revision (a
+  # path: input has none) and narHash. Not lastModified: for a path: input
+  # that is a file mtime, which would make the lock depend on a checkout's age.
   nixpkgsInfo = {
     rev = nixpkgs.rev or null;
     narHash = nixpkgs.narHash or null;
-    lastModified = nixpkgs.lastModified or null;
   };
 
   runtimes = import ./runtimes.nix { inherit pkgs self; };

@@ -7,11 +7,11 @@
 # the binaries leave the build as the linker wrote them.
 { pkgs, self }:
 let
-  # The sources the build reads: everything but tests, docs, specs, scripts
+  # The sources the build reads: everything but tests, docs, README, specs, scripts
   # and Nix files, so editing those does not rebuild (components build their
   # benchmarks, so bench/ stays).
   root = toString ../.;
-  skip = [ "tests" "docs" "specs" "lockfiles" "scripts" "nix" "out" "flake.nix" "flake.lock" "result" ];
+  skip = [ "tests" "docs" "specs" "lockfiles" "scripts" "nix" "out" "flake.nix" "flake.lock" "result" "README.md" ];
   src = builtins.path {
     path = ../.;
     name = "enclave-framework-src";
