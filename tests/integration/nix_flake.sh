@@ -6,7 +6,7 @@
 # Nix builds must be byte-identical to the one scripts/build-default makes
 # from the same inputs, and its lock must hold the same sha256s as
 # lockfiles/default.lock.json under store paths. The first run compiles the
-# project inside Nix (about 10-20 minutes on 2 loaded cores); later runs
+# project inside Nix (7-35 minutes on 2 shared cores); later runs
 # reuse the store.
 source "$(dirname "$0")/lib.sh"
 command -v nix >/dev/null || fail "nix is not installed (scripts/setup installs nix-bin)"
