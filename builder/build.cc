@@ -128,17 +128,38 @@ FsTree second_ramdisk(const Spec& spec, const Lock& lock, const rootfs::ContentC
   return t;
 }
 
-eif::IdentityInfo identity(const Spec& spec) {
+/// The spec as the image records it. Signing is how the image is vouched for,
+/// not what it holds, so an unsigned rebuild of a signed image has the same
+/// metadata. Every host path is replaced by "sha256:" and the digest the lock
+/// holds for it: the image says what went in, not where it lay on the build
+/// machine (/boot, a checkout, a Nix store path), so the same inputs give the
+/// same bytes wherever they live. The provenance keeps the paths.
+nlohmann::ordered_json recorded_spec(const Spec& spec, const Lock& lock) {
+  nlohmann::ordered_json j = spec.as_json;
+  j.erase("signing");
+  auto digest = [&](const std::string& name) { return "sha256:" + locked(lock, name).digest.sha256; };
+  if (j.contains("kernel")) j["kernel"]["path"] = digest("kernel");
+  if (j.contains("init")) j["init"] = digest("init");
+  if (j.contains("nsm_module")) j["nsm_module"] = digest("nsm_module");
+  if (j.contains("rootfs"))
+    for (std::size_t i = 0; i < j["rootfs"].size(); ++i)
+      for (const char* key : {"directory", "tar", "oci", "file"})
+        if (j["rootfs"][i].contains(key)) j["rootfs"][i][key] = digest("rootfs[" + std::to_string(i) + "]");
+  if (j.contains("runtimes"))
+    for (auto& [name, rt] : j["runtimes"].items()) {
+      rt["binary"] = digest("runtimes." + name + ".binary");
+      if (rt.contains("config")) rt["config"] = digest("runtimes." + name + ".config");
+    }
+  return j;
+}
+
+eif::IdentityInfo identity(const Spec& spec, const Lock& lock) {
   eif::IdentityInfo info;
   info.image_name = spec.name;
   info.image_version = spec.version;
   info.build_metadata = {eif::rfc3339_utc(spec.source_date_epoch), "rbuild", EF_VERSION, "Linux",
                          kernel_release(spec.kernel.resolved)};
-  // The spec as built; signing is how the image is vouched for, not what it
-  // holds, so an unsigned rebuild of a signed image has the same metadata.
-  nlohmann::ordered_json recorded = spec.as_json;
-  recorded.erase("signing");
-  info.custom_metadata = {{"spec", recorded}};
+  info.custom_metadata = {{"spec", recorded_spec(spec, lock)}};
   return info;
 }
 
@@ -172,7 +193,7 @@ eif::Measurements write_eif(const Spec& spec, const Lock& lock, const rootfs::Co
   measured(eif::SectionType::kKernel, kernel);
   measured(eif::SectionType::kCmdline,
            std::span(reinterpret_cast<const std::uint8_t*>(spec.cmdline.data()), spec.cmdline.size()));
-  std::string metadata = eif::encode_metadata(identity(spec));
+  std::string metadata = eif::encode_metadata(identity(spec, lock));
   w.add_section(eif::SectionType::kMetadata,
                 std::span(reinterpret_cast<const std::uint8_t*>(metadata.data()), metadata.size()));
   auto mtime = static_cast<std::uint64_t>(spec.source_date_epoch);
