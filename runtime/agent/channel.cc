@@ -93,16 +93,15 @@ void Channel::wait(short events, int timeout_ms, const char* what) {
   }
 }
 
-void Channel::pump_read() {
+void Channel::pump_read(bool until_frame) {
   std::uint8_t buf[64 * 1024];
   while (!eof_) {
+    if (until_frame && parser_.has_frame()) return;
+    if (parser_.buffered() >= kMaxInboundBuffer) return;  // send() stops reading until the app catches up
     ERR_clear_error();
     const int r = SSL_read(ssl_, buf, sizeof buf);
     if (r > 0) {
       parser_.feed({buf, static_cast<std::size_t>(r)});
-      if (parser_.buffered() > kMaxInboundBuffer)
-        throw Error("peer " + peer_ + " sent more than " + std::to_string(kMaxInboundBuffer >> 20) +
-                    " MiB that could not be processed yet");
       continue;
     }
     const int err = SSL_get_error(ssl_, r);
@@ -133,9 +132,14 @@ void Channel::send(FrameType type, std::span<const std::uint8_t> payload) {
     }
     const int err = SSL_get_error(ssl_, r);
     if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-      pollfd p{fd_.get(), static_cast<short>(err == SSL_ERROR_WANT_WRITE ? POLLOUT | POLLIN : POLLIN), 0};
+      // Keep reading while we wait, so a peer that is itself blocked writing to
+      // us can go on (up to kMaxInboundBuffer buffered).
+      const bool can_read = !eof_ && parser_.buffered() < kMaxInboundBuffer;
+      short events = err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+      if (can_read) events |= POLLIN;
+      pollfd p{fd_.get(), events, 0};
       if (::poll(&p, 1, -1) < 0 && errno != EINTR) throw_errno("poll", peer_);
-      if ((p.revents & POLLIN) && !eof_) pump_read();
+      if ((p.revents & POLLIN) && can_read) pump_read(false);
       if (p.revents & (POLLERR | POLLHUP) && !(p.revents & (POLLOUT | POLLIN)))
         throw Error("connection to " + peer_ + " lost while sending " + frame_type_name(static_cast<std::uint8_t>(type)));
       continue;
@@ -150,7 +154,7 @@ bool Channel::has_buffered() const { return parser_.has_frame() || SSL_pending(s
 
 std::optional<Frame> Channel::try_recv() {
   if (auto f = parser_.next()) return f;
-  pump_read();
+  pump_read(true);
   return parser_.next();
 }
 
@@ -158,7 +162,7 @@ std::optional<Frame> Channel::recv(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     if (auto f = parser_.next()) return f;
-    pump_read();
+    pump_read(true);
     if (auto f = parser_.next()) return f;
     if (eof_) {
       if (parser_.buffered() != 0)

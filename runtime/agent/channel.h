@@ -54,7 +54,9 @@ class Channel {
   void close();
 
  private:
-  void pump_read();
+  /// Reads what TLS and the socket have: until a frame is complete (until_frame),
+  /// or until the socket is drained; never beyond kMaxInboundBuffer buffered.
+  void pump_read(bool until_frame);
   void wait(short events, int timeout_ms, const char* what);
 
   UniqueFd fd_;
@@ -65,7 +67,7 @@ class Channel {
   bool eof_ = false;
 };
 
-/// Bytes buffered inbound beyond which a peer that does not read is an error.
+/// Inbound bytes send() buffers at most while waiting to write.
 inline constexpr std::size_t kMaxInboundBuffer = 64u << 20;
 
 }  // namespace ef::agent

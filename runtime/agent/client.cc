@@ -249,6 +249,31 @@ class ClientImpl : public Client {
     expect_reply("copy to " + remote);
   }
 
+  void copy_in_archive(int tar_fd, const std::string& remote) override {
+    usable();
+    ch_->send(FrameType::kCpIn, encode_path_request("dest", remote));
+    expect_reply("copy to " + remote);
+    std::vector<std::uint8_t> buf(kTarChunk);
+    for (;;) {
+      std::size_t n = 0;
+      try {
+        n = read_some(tar_fd, buf, "tar stream");
+      } catch (const Error& e) {
+        ch_->send(FrameType::kError, encode_error({ErrorCode::kFailed, e.what()}));
+        throw;
+      }
+      if (n == 0) break;
+      ch_->send(FrameType::kData, std::span<const std::uint8_t>(buf.data(), n));
+      if (auto f = ch_->try_recv()) {
+        ch_->send(FrameType::kDataEnd);
+        if (f->type == FrameType::kError) throw_remote(*f, "copy to " + remote);
+        broken("unexpected " + frame_type_name(static_cast<std::uint8_t>(f->type)) + " during copy");
+      }
+    }
+    ch_->send(FrameType::kDataEnd);
+    expect_reply("copy to " + remote);
+  }
+
   void copy_out(const std::string& remote, const std::filesystem::path& local) override {
     usable();
     ch_->send(FrameType::kCpOut, encode_path_request("src", remote));

@@ -90,6 +90,10 @@ class Client {
   virtual int exec(const ExecRequest& request, const ExecIo& io) = 0;
   /// Copies a local file or directory tree into the enclave at `remote`.
   virtual void copy_in(const std::filesystem::path& local, const std::string& remote) = 0;
+  /// Extension: sends an existing tar stream read from `tar_fd` as is, to be
+  /// extracted at `remote` under the same rules as copy_in (for tools that
+  /// already hold an archive, and for tests of the agent's path checks).
+  virtual void copy_in_archive(int tar_fd, const std::string& remote) = 0;
   /// Copies a file or directory tree out of the enclave to `local`.
   virtual void copy_out(const std::string& remote, const std::filesystem::path& local) = 0;
   /// Streams init's log of `service` ("" = all, each line then prefixed with

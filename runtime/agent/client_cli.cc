@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -62,10 +63,20 @@ int cmd_exec(std::vector<std::string> args) {
   std::string cwd;
   app.add_flag("-t,--tty", tty, "allocate a pseudo-terminal");
   app.add_flag("-i,--interactive", interactive, "pass this process's stdin to the command");
-  app.add_option("-e,--env", env, "extra NAME=VALUE");
+  app.add_option("-e,--env", env, "extra NAME=VALUE (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("-w,--workdir", cwd, "working directory in the enclave (default /)");
-  app.add_option("command", argv, "the command and its arguments (after --)")->required();
+  app.add_option("command", argv, "the command and its arguments (after --)");
+  // Everything after the first "--" is the command, untouched by option parsing.
+  std::vector<std::string> command;
+  if (auto dd = std::find(args.begin(), args.end(), "--"); dd != args.end()) {
+    command.assign(dd + 1, args.end());
+    args.erase(dd, args.end());
+  }
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
+  argv.insert(argv.end(), command.begin(), command.end());
+  if (argv.empty()) throw Error("exec needs a command: exec [OPTIONS] -- CMD [ARGS...]");
   auto client = open_client();
   ExecRequest req{argv, env, cwd, tty, interactive};
   sigset_t set;
@@ -91,6 +102,18 @@ int cmd_cp_in(std::vector<std::string> args) {
   app.add_option("remote", remote, "absolute destination in the enclave")->required();
   if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
   open_client()->copy_in(local, remote);
+  return 0;
+}
+
+int cmd_cp_in_tar(std::vector<std::string> args) {
+  CLI::App app{"Send an existing tar archive to be extracted in the enclave (same safety rules as cp-in)", "cp-in-tar"};
+  std::string tar, remote;
+  app.add_option("tar", tar, "tar archive ('-' = stdin)")->required();
+  app.add_option("remote", remote, "absolute destination in the enclave")->required();
+  if (auto rc = cli::parse_args(app, std::move(args))) return *rc;
+  UniqueFd fd(tar == "-" ? ::dup(0) : -1);
+  if (tar != "-") fd = open_read(tar);
+  open_client()->copy_in_archive(fd.get(), remote);
   return 0;
 }
 
@@ -170,6 +193,7 @@ int cmd_attest(std::vector<std::string> args) {
 const cli::Command kCommands[] = {
     {"exec", "run a command in the enclave", cmd_exec},
     {"cp-in", "copy a file or directory into the enclave", cmd_cp_in},
+    {"cp-in-tar", "send an existing tar archive into the enclave", cmd_cp_in_tar},
     {"cp-out", "copy a file or directory out of the enclave", cmd_cp_out},
     {"logs", "print (or follow) init's service logs", cmd_logs},
     {"secret", "secret put NAME FILE: deliver a secret", cmd_secret},
