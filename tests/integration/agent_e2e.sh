@@ -153,7 +153,8 @@ pass "hostile tar streams refused, nothing outside the destination"
 printf 'first line\nsecond line\n' >"$TMP/logs/web.log"
 printf 'db started\n' >"$TMP/logs/db.log"
 [ "$(c logs web)" = "$(printf 'first line\nsecond line')" ] || fail "logs web"
-c logs | grep -qx 'db: db started' || fail "logs (all) prefixes the service"
+c logs >"$TMP/all.out"
+grep -qx 'db: db started' "$TMP/all.out" && grep -qx 'web: first line' "$TMP/all.out" || fail "logs (all) prefixes the service"
 expect_fail "no log for service nosuch" c logs nosuch
 "$CLIENT" --connect "tcp:127.0.0.1:$PORT_main" --root "$ROOT" --pcrs "$TMP/pcrs.json" --key "$TMP/op.pem" \
   logs -f web >"$TMP/follow.out" 2>&1 &
