@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstring>
@@ -36,6 +38,39 @@ SslCtxPtr base_ctx(const SSL_METHOD* method) {
   return ctx;
 }
 
+/// Writes to a socket the peer closed raise SIGPIPE; a library must not kill its
+/// host process for that. Blocks SIGPIPE in this thread for the scope and
+/// swallows one it caused (the usual trick; see also MSG_NOSIGNAL).
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      const timespec zero{0, 0};
+      const int saved = errno;
+      while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+      }
+      errno = saved;
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
 }  // namespace
 
 SslCtxPtr make_server_ctx(X509* cert, EVP_PKEY* key) {
@@ -58,6 +93,7 @@ Channel::Channel(SSL_CTX* ctx, UniqueFd fd, Role role, std::string peer, int tim
   ssl_ = SSL_new(ctx);
   if (!ssl_ || SSL_set_fd(ssl_, fd_.get()) != 1) ossl::fail("SSL_new");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  SigpipeGuard no_sigpipe;
   for (;;) {
     ERR_clear_error();
     const int r = role == Role::kServer ? SSL_accept(ssl_) : SSL_connect(ssl_);
@@ -94,6 +130,7 @@ void Channel::wait(short events, int timeout_ms, const char* what) {
 }
 
 void Channel::pump_read(bool until_frame) {
+  SigpipeGuard no_sigpipe;  // SSL_read may write (alerts, key updates)
   std::uint8_t buf[64 * 1024];
   while (!eof_) {
     if (until_frame && parser_.has_frame()) return;
@@ -122,6 +159,7 @@ void Channel::send(FrameType type, std::span<const std::uint8_t> payload) {
   out_.resize(kHeaderSize + payload.size());
   encode_header(type, payload.size(), out_.data());
   if (!payload.empty()) std::memcpy(out_.data() + kHeaderSize, payload.data(), payload.size());
+  SigpipeGuard no_sigpipe;
   std::size_t off = 0;
   while (off < out_.size()) {
     ERR_clear_error();
@@ -189,6 +227,7 @@ Bytes Channel::peer_spki() const {
 
 void Channel::close() {
   if (!ssl_ || eof_) return;
+  SigpipeGuard no_sigpipe;
   ERR_clear_error();
   SSL_shutdown(ssl_);
   ERR_clear_error();
