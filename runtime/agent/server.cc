@@ -85,7 +85,11 @@ void AgentServer::serve_connection(UniqueFd fd, const std::string& peer) {
     }
     ch.close();
   } catch (const std::exception& e) {
-    log::warn("connection failed", {{"peer", peer}, {"stage", stage}, {"error", e.what()}});
+    // A bare connect-and-close (init's readiness probe, a port scan) is not a fault.
+    const bool probe = stage == "tls" && std::string_view(e.what()).find("connection closed by peer") != std::string_view::npos;
+    if (probe) log::debug("connection closed before TLS", {{"peer", peer}});
+    else log::warn("connection failed", {{"peer", peer}, {"stage", stage}, {"error", e.what()}});
+    if (probe) return;
   }
   log::info("connection closed", {{"peer", peer}, {"stage", stage}, {"requests", std::to_string(requests)}});
 }
