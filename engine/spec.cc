@@ -159,7 +159,8 @@ template <typename T>
 T get_uint(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
   if (!j.contains(key)) return fallback;
   const auto& v = j.at(key);
-  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > std::numeric_limits<T>::max())
+  bool non_negative = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+  if (!non_negative || v.get<std::uint64_t>() > std::numeric_limits<T>::max())
     throw Error(where + "." + key + ": expected an unsigned integer within range");
   return static_cast<T>(v.get<std::uint64_t>());
 }
