@@ -68,6 +68,7 @@ bool maybe_upgrade(const http::Request& req, http::Response& r) {
 std::optional<std::vector<std::string>> split_path(const std::string& path) {
   std::vector<std::string> out;
   if (path.empty() || path.front() != '/') return std::nullopt;
+  if (path == "/") return out;
   std::size_t pos = 1;
   while (pos <= path.size()) {
     std::size_t slash = path.find('/', pos);

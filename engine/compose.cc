@@ -215,7 +215,15 @@ ComposeFile parse_compose(std::string_view text, const std::string& file_name, c
   root.expect_keys({"project", "enclaves"});
   ComposeFile c;
   c.file = file_name;
-  c.project = root.string_or("project", base_dir.filename().string());
+  // Like docker compose: the directory's name, lower-cased, other characters as '-'.
+  std::string dir_name;
+  for (char ch : base_dir.filename().string()) {
+    char l = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' || l == '.' || l == '-';
+    if (dir_name.empty() && !((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9'))) continue;
+    if (dir_name.size() < 63) dir_name.push_back(ok ? l : '-');
+  }
+  c.project = root.string_or("project", dir_name);
   if (c.project.empty()) c.project = "default";
   try {
     check_name(c.project);

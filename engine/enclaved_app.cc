@@ -46,14 +46,15 @@ int enclaved_main(int argc, char** argv) {
   app.add_option("--fake-ports", bo.fake_ports, "vsock ports every fake enclave serves")->delimiter(',');
   app.add_option("--nitro-cli", bo.nitro_cli, "nitro-cli binary (backend nitro)")->capture_default_str();
   app.add_option("--poll-interval-ms", poll_ms, "status() polling interval")->capture_default_str();
-  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-format", log_format, "text or json (default: $EF_LOG_FORMAT, else text)")->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  log::configure("enclaved", log_format == "json" ? log::Format::kJson : log::Format::kText);
-  log::configure_from_env("enclaved");
+  log::configure_from_env("enclaved");  // EF_LOG_FORMAT / EF_LOG_LEVEL
+  if (app.count("--log-format"))
+    log::configure("enclaved", log_format == "json" ? log::Format::kJson : log::Format::kText);
   try {
     std::size_t used = 0;
     sc.mode = static_cast<mode_t>(std::stoul(mode, &used, 8));

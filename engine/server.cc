@@ -151,6 +151,21 @@ void Server::serve_connection(UniqueFd fd, const std::atomic<bool>& stop) {
   http::Response r;
   if (auto* e = std::get_if<http::ParseError>(&parsed)) {
     r = http::error_response(e->status, e->message);
+    // Lingering close: answer, then drain what the client still sends (≤ 1 s,
+    // ≤ 2 MiB) so that closing does not reset the connection before it reads.
+    if (!send_all(fd.get(), http::serialize_head(r))) return;
+    shutdown(fd.get(), SHUT_WR);
+    char sink[16384];
+    std::size_t drained = 0;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (drained < (2u << 20) && std::chrono::steady_clock::now() < until) {
+      pollfd p{fd.get(), POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      ssize_t n = recv(fd.get(), sink, sizeof sink, 0);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+    return;
   } else {
     r = api_.handle(std::get<http::Request>(parsed), ApiContext{true});
   }
