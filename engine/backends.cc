@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "engine/nitro/nitro_backend.h"
 #include "engine/testing/fake_backend.h"
 
 namespace ef::engine {
@@ -33,6 +34,7 @@ std::map<std::string, std::unique_ptr<Backend>> make_backends(const std::string&
   std::map<std::string, std::unique_ptr<Backend>> out;
   if (default_backend == "fake")
     out["fake"] = std::make_unique<FakeBackend>(resolve_program(o.fake_enclave, "ef-fake-enclave", "engine"), o.fake_ports);
+  out["nitro"] = std::make_unique<nitro::NitroBackend>(nitro::system_runner(), o.nitro_cli.string());
   if (!out.count(default_backend)) {
     std::string have;
     for (const auto& [n, b] : out) have += (have.empty() ? "" : ", ") + n;
