@@ -46,6 +46,27 @@ std::uint64_t number(const http::Request& req, const std::string& key, std::uint
   return std::stoull(v);
 }
 
+/// Offset where the last `lines` lines of the file start (a final newline
+/// does not start another line).
+off_t tail_offset(int fd, std::uint64_t lines) {
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0) return 0;
+  char last = 0;
+  off_t pos = size;
+  if (pread(fd, &last, 1, size - 1) == 1 && last == '\n') pos = size - 1;
+  std::uint64_t seen = 0;
+  char block[4096];
+  while (pos > 0) {
+    off_t from = pos > static_cast<off_t>(sizeof block) ? pos - static_cast<off_t>(sizeof block) : 0;
+    ssize_t n = pread(fd, block, static_cast<std::size_t>(pos - from), from);
+    if (n <= 0) return 0;
+    for (ssize_t i = n - 1; i >= 0; --i)
+      if (block[i] == '\n' && ++seen == lines) return from + i + 1;
+    pos = from;
+  }
+  return 0;
+}
+
 struct BadRequest : Error {
   using Error::Error;
 };
@@ -230,18 +251,7 @@ http::Response Api::logs(const std::string& name, const http::Request& req) {
   r.stream = [&engine, name, file, follow, tail, websocket](const std::function<bool(std::string_view)>& write) {
     UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return;
-    if (tail > 0) {
-      // Start at the beginning of the last `tail` lines.
-      off_t size = lseek(fd.get(), 0, SEEK_END);
-      off_t pos = size;
-      std::uint64_t lines = 0;
-      char c;
-      while (pos > 0 && lines <= tail) {
-        --pos;
-        if (pread(fd.get(), &c, 1, pos) == 1 && c == '\n' && pos != size - 1) ++lines;
-      }
-      lseek(fd.get(), lines > tail ? pos + 1 : 0, SEEK_SET);
-    }
+    if (tail > 0) lseek(fd.get(), tail_offset(fd.get(), tail), SEEK_SET);
     char buf[16384];
     int idle = 0;
     while (true) {

@@ -45,6 +45,19 @@ for _ in $(seq 300); do [ "$("$PIPELINE" inspect web | field '["health"]')" = he
 [ "$(curl -fsS "http://127.0.0.1:$PORT/")" = ok ] || fail "port forward through pf-proxy"
 pass "run / ps / inspect (sha256 = sha256sum), health, tcp → vsock forward"
 
+grep -q "fake enclave .* booted" <<<"$("$PIPELINE" logs web)" || fail "console log"
+[ "$("$PIPELINE" logs --tail 2 web | wc -l)" = 2 ] || fail "logs --tail 2: $("$PIPELINE" logs --tail 2 web)"
+[ "$("$PIPELINE" logs --tail 2 web)" = "$("$PIPELINE" logs web | tail -n 2)" ] || fail "logs --tail differs from tail(1)"
+timeout 2 "$PIPELINE" logs -f web >"$TMP/follow.out" & FOLLOW=$!
+sleep 0.5; curl -fsS "http://127.0.0.1:$PORT/" >/dev/null; sleep 0.5
+kill "$FOLLOW" 2>/dev/null || true; wait "$FOLLOW" 2>/dev/null || true
+[ "$(grep -c "connection on port 80" "$TMP/follow.out")" -ge 1 ] || fail "logs -f did not follow: $(cat "$TMP/follow.out")"
+if [ ! -d "$BUILD/runtime/agent" ]; then  # built without runtime/agent
+  expect_fail "no attested-channel client" "$PIPELINE" exec web --root /dev/null -- true
+fi
+expect_fail "pass --root" env -u EF_ATTEST_ROOT "$PIPELINE" attest web
+pass "logs, logs --tail, logs -f; the attested commands never fall back to an unverified channel"
+
 expect_fail "already in use" "$PIPELINE" run "$EIF" --name web
 expect_fail "stop it first" "$PIPELINE" rm web
 expect_fail "no enclave named 'ghost'" "$PIPELINE" stop ghost
