@@ -4,6 +4,7 @@
 # killed enclave → restart policy + event, daemon restart → re-attach,
 # WebSocket event stream, hostile API input, compose up/down leaving nothing.
 source "$(dirname "$0")/lib.sh"
+BUILD=$(cd "$BUILD" && pwd)
 ENCLAVED="$BUILD/engine/enclaved"
 PIPELINE="$BUILD/engine/pipeline"
 FAKE="$BUILD/engine/ef-fake-enclave"
@@ -192,6 +193,34 @@ for p in $pids; do [ "$p" = 0 ] && continue; alive "$p" && fail "process $p left
 [ -z "$(ls "$STATE/enclaves" | grep -v '^keep$')" ] || fail "files left: $(ls "$STATE/enclaves")"
 ! grep -q ":$P2 " <<<"$(ss -ltn)" || fail "port $P2 still listening"
 pass "up waits for health; down leaves no process, proxy, listener or file"
+
+# run SPEC.yaml: built by rbuild (inputs checked against the lock), verified, PCRs expected.
+mkdir -p "$TMP/ws/specs/inputs/root" "$TMP/ws/lockfiles"
+head -c 50000 /dev/urandom >"$TMP/ws/specs/inputs/kernel.bin"
+head -c 3000 /dev/urandom >"$TMP/ws/specs/inputs/init.bin"
+echo hello >"$TMP/ws/specs/inputs/root/a.txt"
+cat >"$TMP/ws/specs/mini.yaml" <<'Y'
+name: mini
+version: "0.0.1"
+resources: {cpus: 2, memory: 256}
+source_date_epoch: 1700000000
+kernel: {path: inputs/kernel.bin}
+init: inputs/init.bin
+rootfs:
+  - directory: inputs/root
+cmd: ["/bin/sh"]
+Y
+( cd "$TMP/ws" && HOME="$TMP" "$BUILD/builder/rbuild" lock specs/mini.yaml >/dev/null )
+HOME="$TMP" "$PIPELINE" run "$TMP/ws/specs/mini.yaml" --name mini -o "$TMP/ws/out" --rbuild "$BUILD/builder/rbuild" >/dev/null 2>&1 \
+  || fail "run SPEC.yaml: $(HOME="$TMP" "$PIPELINE" run "$TMP/ws/specs/mini.yaml" --name mini2 -o "$TMP/ws/out" --rbuild "$BUILD/builder/rbuild" 2>&1)"
+want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["PCR0"])' "$TMP/ws/out/mini.pcrs.json")
+[ "$("$PIPELINE" inspect mini | field '["spec"]["expected_pcrs"]["0"]')" = "$want" ] || fail "expected PCR0 from the build"
+[ "$("$PIPELINE" inspect mini | field '["pcrs"]["PCR0"]')" = "$want" ] || fail "measured PCR0"
+echo changed >"$TMP/ws/specs/inputs/root/a.txt"
+HOME="$TMP" expect_fail "differ from" "$PIPELINE" run "$TMP/ws/specs/mini.yaml" --name mini3 -o "$TMP/ws/out" --rbuild "$BUILD/builder/rbuild"
+"$PIPELINE" inspect mini3 >/dev/null 2>&1 && fail "a spec that no longer matches its lock was run"
+"$PIPELINE" rm -f mini >/dev/null
+pass "run SPEC.yaml: rbuild build + verify, PCRs from the build expected; a changed input is refused"
 
 "$PIPELINE" rm -f keep >/dev/null
 alive "$kpid" && fail "rm -f left the enclave"
