@@ -8,12 +8,14 @@
 #include <atomic>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "base/error.h"
 #include "base/log.h"
 #include "engine/backends.h"
 #include "engine/engine.h"
 #include "engine/server.h"
+#include "engine/tls_listener.h"
 
 namespace ef::engine {
 namespace {
@@ -37,6 +39,7 @@ int enclaved_main(int argc, char** argv) {
   std::string mode = "0660";
   unsigned poll_ms = 500;
   std::string log_format = "text";
+  TlsConfig tls;
   app.add_option("--state-dir", ec.state_dir, "state database and per-enclave files (0700)")->capture_default_str();
   app.add_option("--socket", sc.socket, "API unix socket")->capture_default_str();
   app.add_option("--socket-mode", mode, "API socket permissions (octal)")->capture_default_str();
@@ -46,6 +49,10 @@ int enclaved_main(int argc, char** argv) {
   app.add_option("--fake-ports", bo.fake_ports, "vsock ports every fake enclave serves")->delimiter(',');
   app.add_option("--nitro-cli", bo.nitro_cli, "nitro-cli binary (backend nitro)")->capture_default_str();
   app.add_option("--poll-interval-ms", poll_ms, "status() polling interval")->capture_default_str();
+  app.add_option("--tcp", tls.listen, "also serve the API on HOST:PORT over mutual TLS 1.3");
+  app.add_option("--tls-cert", tls.cert, "server certificate chain (PEM) for --tcp");
+  app.add_option("--tls-key", tls.key, "server private key (PEM) for --tcp");
+  app.add_option("--tls-client-ca", tls.client_ca, "CA that client certificates must chain to (--tcp)");
   app.add_option("--log-format", log_format, "text or json (default: $EF_LOG_FORMAT, else text)")->check(CLI::IsMember({"text", "json"}));
   try {
     app.parse(argc, argv);
@@ -69,7 +76,10 @@ int enclaved_main(int argc, char** argv) {
     auto backends = make_backends(ec.default_backend, bo);
     std::string names;
     for (const auto& [n, b] : backends) names += (names.empty() ? "" : ",") + n;
+    if (!tls.listen.empty() && (tls.cert.empty() || tls.key.empty() || tls.client_ca.empty()))
+      throw Error("--tcp needs --tls-cert, --tls-key and --tls-client-ca (the TCP API is mutual TLS only)");
     log::info("enclaved starting", {{"state_dir", ec.state_dir.string()},
+                                    {"tcp", tls.listen.empty() ? std::string("off") : tls.listen + " (mTLS)"},
                                     {"socket", sc.socket.string()},
                                     {"socket_mode", mode},
                                     {"default_backend", ec.default_backend},
@@ -90,8 +100,15 @@ int enclaved_main(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
-    log::info("enclaved ready", {{"socket", sc.socket.string()}});
+    std::unique_ptr<TlsListener> tcp;
+    std::thread tcp_thread;
+    if (!tls.listen.empty()) {
+      tcp = std::make_unique<TlsListener>(api, tls);
+      tcp_thread = std::thread([&] { tcp->run(g_stop); });
+    }
+    log::info("enclaved ready", {{"socket", sc.socket.string()}, {"tcp_port", std::to_string(tcp ? tcp->port() : 0)}});
     server.run(g_stop);
+    if (tcp_thread.joinable()) tcp_thread.join();
     engine.shutdown();
     log::info("enclaved stopped (enclaves keep running; the next start re-attaches)");
     return 0;

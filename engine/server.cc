@@ -133,7 +133,7 @@ void Server::run(const std::atomic<bool>& stop) {
     lk.unlock();
     std::thread([this, c = std::move(conn), &stop]() mutable {
       try {
-        serve_connection(std::move(c), stop);
+        serve_api_connection(api_, std::move(c), ApiContext{true}, stop, config_.request_timeout_ms);
       } catch (const std::exception& e) {
         log::warn("API connection failed", {{"error", e.what()}});
       }
@@ -146,8 +146,9 @@ void Server::run(const std::atomic<bool>& stop) {
   cv_.wait_for(lk, std::chrono::seconds(3), [&] { return active_ == 0; });
 }
 
-void Server::serve_connection(UniqueFd fd, const std::atomic<bool>& stop) {
-  auto parsed = http::read_request(fd.get(), config_.request_timeout_ms);
+void serve_api_connection(Api& api, UniqueFd fd, const ApiContext& context, const std::atomic<bool>& stop,
+                          int request_timeout_ms) {
+  auto parsed = http::read_request(fd.get(), request_timeout_ms);
   http::Response r;
   if (auto* e = std::get_if<http::ParseError>(&parsed)) {
     r = http::error_response(e->status, e->message);
@@ -167,7 +168,7 @@ void Server::serve_connection(UniqueFd fd, const std::atomic<bool>& stop) {
     }
     return;
   } else {
-    r = api_.handle(std::get<http::Request>(parsed), ApiContext{true});
+    r = api.handle(std::get<http::Request>(parsed), context);
   }
   if (!send_all(fd.get(), http::serialize_head(r))) return;
   if (r.pass_fd) send_fd(fd.get(), r.pass_fd.get());

@@ -31,7 +31,6 @@ class Server {
   const ServerConfig& config() const { return config_; }
 
  private:
-  void serve_connection(UniqueFd fd, const std::atomic<bool>& stop);
   Api& api_;
   ServerConfig config_;
   UniqueFd listen_fd_;
@@ -39,6 +38,11 @@ class Server {
   std::condition_variable cv_;
   unsigned active_ = 0;
 };
+
+/// Serves one API connection on `fd` (a unix socket, or the plaintext end
+/// of a TLS pump): reads the request, answers, streams.
+void serve_api_connection(Api& api, UniqueFd fd, const ApiContext& context, const std::atomic<bool>& stop,
+                          int request_timeout_ms);
 
 /// Sends `fd` over the unix socket `sock` with SCM_RIGHTS (one data byte 'F').
 void send_fd(int sock, int fd);
