@@ -86,26 +86,38 @@ void Engine::emit_locked(const std::string& enclave, const std::string& type, nl
   events_cv_.notify_all();
 }
 
+void Engine::reattach_locked(EnclaveRecord& r) {
+  Backend& b = backend_for(r.handle.backend);
+  if (b.status(r.handle) != EnclaveStatus::running) {
+    handle_exit_locked(r);
+    return;
+  }
+  if (!process_alive(r.proxy.pid, r.proxy.start_time) && !proxy_config(r.spec, b, r.handle).empty())
+    r.proxy = start_proxy(config_.pf_proxy, enclave_dir(r.spec.name), r.spec, b, r.handle);
+  pidfds_[r.spec.name] = open_pidfd(r.handle.pid);
+  db_->put(r);
+  log::info("re-attached", {{"enclave", r.spec.name}, {"id", r.handle.id}, {"pid", std::to_string(r.handle.pid)}});
+  emit_locked(r.spec.name, "reattached", {{"handle", r.handle.id}});
+}
+
 void Engine::start() {
   {
     std::lock_guard lk(mu_);
     for (auto& r : db_->all()) {
-      if (r.status != Status::running && r.status != Status::restarting) continue;
       if (r.status == Status::restarting) {
         restart_at_[r.spec.name] = std::chrono::steady_clock::now();
         continue;
       }
-      Backend& b = backend_for(r.handle.backend);
-      if (b.status(r.handle) == EnclaveStatus::running) {
-        if (!process_alive(r.proxy.pid, r.proxy.start_time) && !proxy_config(r.spec, b, r.handle).empty()) {
-          r.proxy = start_proxy(config_.pf_proxy, enclave_dir(r.spec.name), r.spec, b, r.handle);
-        }
-        pidfds_[r.spec.name] = open_pidfd(r.handle.pid);
+      if (r.status != Status::running) continue;
+      try {
+        reattach_locked(r);
+      } catch (const std::exception& e) {
+        // One enclave that cannot be re-attached (its backend is not built in,
+        // the backend fails) must not keep the daemon from serving the others.
+        r.last_error = std::string("re-attach: ") + e.what();
         db_->put(r);
-        log::info("re-attached", {{"enclave", r.spec.name}, {"id", r.handle.id}, {"pid", std::to_string(r.handle.pid)}});
-        emit_locked(r.spec.name, "reattached", {{"handle", r.handle.id}});
-      } else {
-        handle_exit_locked(r);
+        log::error("re-attach failed", {{"enclave", r.spec.name}, {"error", e.what()}});
+        emit_locked(r.spec.name, "error", {{"message", r.last_error}});
       }
     }
   }

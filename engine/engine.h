@@ -76,6 +76,7 @@ class Engine {
   void launch_locked(EnclaveRecord& r);
   void emit_locked(const std::string& enclave, const std::string& type, nlohmann::json detail = nlohmann::json::object());
   void handle_exit_locked(EnclaveRecord& r);
+  void reattach_locked(EnclaveRecord& r);
   void check_health(std::vector<EnclaveRecord> snapshot);
   void supervise();
 

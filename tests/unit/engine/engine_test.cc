@@ -221,3 +221,27 @@ TEST_CASE("port forwards run a pf-proxy to the enclave; down leaves nothing") {
   engine->shutdown();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("an enclave whose backend is missing does not keep the daemon from starting") {
+  auto dir = test::temp_dir("nobackend");
+  std::filesystem::create_directories(dir / "state");
+  {
+    StateDb db(dir / "state" / "state.db");
+    EnclaveRecord r;
+    r.spec = test::spec_named("orphan");
+    r.spec.backend = "nitro";
+    r.handle = {"nitro", "i-1-enc2", 16, 0, "{}"};
+    r.status = Status::running;
+    db.put(r);
+  }
+  auto engine = test::make_engine(dir);
+  engine->start();
+  auto r = engine->inspect("orphan");
+  CHECK_THAT(r.last_error, Catch::Contains("re-attach: backend 'nitro' is not available"));
+  CHECK(has_event(*engine, "orphan", "error"));
+  auto ok = engine->run(test::spec_named("fine"));
+  CHECK(ok.status == Status::running);
+  engine->remove("fine", true);
+  engine->shutdown();
+  std::filesystem::remove_all(dir);
+}
