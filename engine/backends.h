@@ -1,6 +1,6 @@
 #pragma once
 // Which backends this build offers and how enclaved makes them. The local
-// (QEMU) backend lives in engine/local/ and is added here when it is built.
+// (QEMU) backend lives in engine/local/ (LocalBackend).
 
 #include <filesystem>
 #include <map>
@@ -16,6 +16,10 @@ struct BackendOptions {
   std::filesystem::path fake_enclave = "ef-fake-enclave";
   std::vector<std::uint32_t> fake_ports = {80, 7000};
   std::filesystem::path nitro_cli = "nitro-cli";
+  std::string qemu = "qemu-system-x86_64";              ///< backend local
+  std::filesystem::path vsock_bridge = "ef-vsock-bridge";  ///< backend local
+  std::string accel = "auto";                           ///< backend local: auto | kvm | tcg
+  std::filesystem::path local_registry = "/tmp/ef-local";  ///< backend local: CID registry
 };
 
 /// The backends available in this build; "fake" only when it is the default

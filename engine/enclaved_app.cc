@@ -48,6 +48,10 @@ int enclaved_main(int argc, char** argv) {
   app.add_option("--fake-enclave", bo.fake_enclave, "ef-fake-enclave binary (backend fake)");
   app.add_option("--fake-ports", bo.fake_ports, "vsock ports every fake enclave serves")->delimiter(',');
   app.add_option("--nitro-cli", bo.nitro_cli, "nitro-cli binary (backend nitro)")->capture_default_str();
+  app.add_option("--qemu", bo.qemu, "QEMU binary (backend local)")->capture_default_str();
+  app.add_option("--vsock-bridge", bo.vsock_bridge, "ef-vsock-bridge binary (backend local)");
+  app.add_option("--accel", bo.accel, "backend local: auto (KVM when /dev/kvm works), kvm or tcg")->capture_default_str();
+  app.add_option("--local-registry", bo.local_registry, "backend local: CID registry directory")->capture_default_str();
   app.add_option("--poll-interval-ms", poll_ms, "status() polling interval")->capture_default_str();
   app.add_option("--tcp", tls.listen, "also serve the API on HOST:PORT over mutual TLS 1.3");
   app.add_option("--tls-cert", tls.cert, "server certificate chain (PEM) for --tcp");

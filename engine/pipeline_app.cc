@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -50,14 +51,45 @@ struct AgentOptions {
   std::string root, key;
   void add(CLI::App& app) {
     const char* k = std::getenv("EF_OPERATOR_KEY");
-    const char* home = std::getenv("HOME");
-    key = k ? k : (home ? std::string(home) + "/.config/enclave-framework/operator.pem" : "");
+    key = k ? k : "";
     const char* r = std::getenv("EF_ATTEST_ROOT");
     root = r ? r : "";
-    app.add_option("--key", key, "operator private key (PEM; env EF_OPERATOR_KEY)")->capture_default_str();
-    app.add_option("--root", root, "attestation trust anchor PEM (default: the AWS root for nitro; env EF_ATTEST_ROOT)");
+    app.add_option("--key", key,
+                   "operator private key (PEM; env EF_OPERATOR_KEY; default: local backend: the default image's "
+                   "DEVELOPMENT key specs/default/dev-operator/operator.key, nitro: "
+                   "~/.config/enclave-framework/operator.pem)");
+    app.add_option("--root", root,
+                   "attestation trust anchor PEM (env EF_ATTEST_ROOT; default: nitro: the AWS root, local: the "
+                   "development CA specs/default/dev-ca/dev-root.pem that the simulated NSM chains to)");
   }
 };
+
+/// The default image's committed development files (dev CA, dev operator
+/// key): $EF_DEV_DIR, else the source tree this pipeline was built from.
+fs::path dev_dir() {
+  if (const char* d = std::getenv("EF_DEV_DIR")) return d;
+  return fs::path(EF_SOURCE_DIR) / "specs" / "default";
+}
+
+/// The operator key for `backend`: the flag/env, else local mode's dev key
+/// (made 0600 if git left it group/world-readable: it is public anyway), else
+/// the user's own key.
+std::string operator_key(const AgentOptions& a, const std::string& backend) {
+  if (!a.key.empty()) return a.key;
+  if (backend == "local") {
+    fs::path k = dev_dir() / "dev-operator" / "operator.key";
+    std::error_code ec;
+    auto perms = fs::status(k, ec).permissions();
+    if (!ec && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+      fs::permissions(k, fs::perms::owner_read | fs::perms::owner_write, ec);
+      if (ec) throw Error(k.string() + ": mode is group/world-accessible and chmod 600 failed: " + ec.message());
+    }
+    return k.string();
+  }
+  const char* home = std::getenv("HOME");
+  if (!home) throw Error("no operator key: pass --key or set EF_OPERATOR_KEY");
+  return std::string(home) + "/.config/enclave-framework/operator.pem";
+}
 
 /// Verified connection to the enclave's agent: the record gives the expected
 /// PCRs and the agent port; enclaved passes the raw stream; the TLS handshake
@@ -68,17 +100,37 @@ std::unique_ptr<agent::Client> open_agent(const Common& c, const AgentOptions& a
   agent::Expectations exp;
   for (const auto& [k, v] : rec.at("pcrs").items()) exp.pcrs[static_cast<unsigned>(std::stoul(k.substr(3)))] = v.get<std::string>();
   for (const auto& [k, v] : rec.at("spec").at("expected_pcrs").items()) exp.pcrs[static_cast<unsigned>(std::stoul(k))] = v.get<std::string>();
+  std::string backend = rec.at("handle").at("backend").get<std::string>();
   if (!a.root.empty()) {
     exp.root_pem = read_text_file(a.root);
-  } else if (rec.at("handle").at("backend") == "nitro") {
+  } else if (backend == "nitro") {
     exp.root_pem = std::string(attest::aws_root_pem());
+  } else if (backend == "local") {
+    exp.root_pem = read_text_file(dev_dir() / "dev-ca" / "dev-root.pem");
   } else {
-    throw Error("enclave " + name + " runs on the " + rec.at("handle").at("backend").get<std::string>() +
-                " backend: pass --root (the dev CA's dev-root.pem that its simulated NSM chains to)");
+    throw Error("enclave " + name + " runs on the " + backend + " backend: pass --root (the trust anchor its NSM chains to)");
   }
+  std::string key = operator_key(a, backend);
   auto port = rec.at("spec").at("agent_port").get<std::uint32_t>();
   UniqueFd stream = api.connect_enclave(name, port);
-  return agent::Client::connect(std::move(stream), exp, agent::OperatorKey{a.key});
+  return agent::Client::connect(std::move(stream), exp, agent::OperatorKey{key});
+}
+
+/// Polls the record until health is "healthy"; throws naming the last state
+/// (and the status: an enclave that exited stops the wait) after `limit`.
+nlohmann::json wait_healthy(ApiClient api, const std::string& name, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    nlohmann::json r = api.call("GET", "/v1/enclaves/" + url_encode(name));
+    std::string health = r.at("health").get<std::string>(), status = r.at("status").get<std::string>();
+    if (health == "healthy") return r;
+    if (status == "exited" || status == "stopped")
+      throw Error("enclave " + name + " " + status + " before it became healthy (pipeline logs " + name + ")");
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw Error("enclave " + name + " not healthy after " + std::to_string(limit.count()) + " s (status " + status +
+                  ", health " + health + ")");
+    usleep(500 * 1000);
+  }
 }
 
 int cmd_run(std::vector<std::string> args) {
@@ -92,7 +144,11 @@ int cmd_run(std::vector<std::string> args) {
   std::uint32_t health_port = 0, egress_port = 0, agent_port = 7000;
   std::string health_http;
   bool debug = false;
+  unsigned wait_s = 0;
   app.add_option("IMAGE", image, "IMAGE.eif or SPEC.yaml")->required();
+  app.add_option("--wait", wait_s,
+                 "wait up to N s until the enclave is healthy (needs --health-port; without one: until its "
+                 "first -p port answers, which then becomes the health check)");
   app.add_option("--name", name, "enclave name (default: the image's file name)");
   app.add_option("--cpus", cpus, "vCPUs")->capture_default_str();
   app.add_option("--memory", memory, "memory (512M, 2G)")->capture_default_str();
@@ -137,8 +193,13 @@ int cmd_run(std::vector<std::string> args) {
   if (!pcrs_file.empty()) s.expected_pcrs = read_pcrs_json(pcrs_file);
   s.agent_port = agent_port;
   s.debug_mode = debug;
+  if (wait_s && s.health.port == 0) {
+    if (s.ports.empty()) throw Error("--wait needs --health-port or a -p port to check");
+    s.health.port = s.ports.front().enclave_port;
+  }
   nlohmann::json body = to_json(s);
   nlohmann::json rec = c.client().call("POST", "/v1/enclaves", &body);
+  if (wait_s) rec = wait_healthy(c.client(), s.name, std::chrono::seconds(wait_s));
   if (c.json) print_json(rec);
   else std::printf("%s\n", rec.at("name").get<std::string>().c_str());
   return 0;
