@@ -1,6 +1,7 @@
 #include "engine/enclaved_app.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -28,6 +29,39 @@ std::string join(const std::vector<std::uint32_t>& v) {
   return s;
 }
 
+/// --detach: forks; the parent waits until the child's API socket listens
+/// (a byte on a pipe) and exits 0, or 1 when the child died first. The child
+/// starts a new session with stdio on STATE_DIR/enclaved.log. Called before
+/// any thread exists. Returns the pipe's write end in the child.
+int detach_daemon(const std::filesystem::path& state_dir) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) throw SysError("create", "the detach pipe", errno);
+  pid_t pid = fork();
+  if (pid < 0) throw SysError("fork", "enclaved", errno);
+  if (pid > 0) {
+    close(p[1]);
+    char c;
+    ssize_t n;
+    do n = read(p[0], &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1) std::exit(0);
+    std::cerr << "enclaved: error: the daemon did not start (see " << (state_dir / "enclaved.log").string() << ")\n";
+    std::exit(1);
+  }
+  close(p[0]);
+  setsid();
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  int log = open((state_dir / "enclaved.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) dup2(null, 0);
+  if (log >= 0) {
+    dup2(log, 1);
+    dup2(log, 2);
+  }
+  return p[1];
+}
+
 }  // namespace
 
 int enclaved_main(int argc, char** argv) {
@@ -40,6 +74,9 @@ int enclaved_main(int argc, char** argv) {
   unsigned poll_ms = 500;
   std::string log_format = "text";
   TlsConfig tls;
+  bool detach = false;
+  app.add_flag("-d,--detach", detach,
+               "run in the background; return once the API socket accepts (log: STATE_DIR/enclaved.log)");
   app.add_option("--state-dir", ec.state_dir, "state database and per-enclave files (0700)")->capture_default_str();
   app.add_option("--socket", sc.socket, "API unix socket")->capture_default_str();
   app.add_option("--socket-mode", mode, "API socket permissions (octal)")->capture_default_str();
@@ -75,7 +112,9 @@ int enclaved_main(int argc, char** argv) {
     return 2;
   }
   ec.poll_interval = std::chrono::milliseconds(std::max(50u, poll_ms));
+  int ready_fd = -1;
   try {
+    if (detach) ready_fd = detach_daemon(ec.state_dir);
     ec.pf_proxy = resolve_program(ec.pf_proxy, "pf-proxy", "netproxy");
     auto backends = make_backends(ec.default_backend, bo);
     std::string names;
@@ -111,6 +150,11 @@ int enclaved_main(int argc, char** argv) {
       tcp_thread = std::thread([&] { tcp->run(g_stop); });
     }
     log::info("enclaved ready", {{"socket", sc.socket.string()}, {"tcp_port", std::to_string(tcp ? tcp->port() : 0)}});
+    if (ready_fd >= 0) {
+      (void)!write(ready_fd, "1", 1);
+      close(ready_fd);
+      ready_fd = -1;
+    }
     server.run(g_stop);
     if (tcp_thread.joinable()) tcp_thread.join();
     engine.shutdown();

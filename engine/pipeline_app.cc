@@ -48,7 +48,7 @@ std::string ports_text(const nlohmann::json& spec) {
 // ---- run ----------------------------------------------------------------
 
 struct AgentOptions {
-  std::string root, key;
+  std::string root, key, pcrs;
   void add(CLI::App& app) {
     const char* k = std::getenv("EF_OPERATOR_KEY");
     key = k ? k : "";
@@ -58,6 +58,8 @@ struct AgentOptions {
                    "operator private key (PEM; env EF_OPERATOR_KEY; default: local backend: the default image's "
                    "DEVELOPMENT key specs/default/dev-operator/operator.key, nitro: "
                    "~/.config/enclave-framework/operator.pem)");
+    app.add_option("--expect-pcrs", pcrs,
+                   "expect these PCRs instead of the image's (pcrs.json, rbuild describe JSON or PCRn=hex lines)");
     app.add_option("--root", root,
                    "attestation trust anchor PEM (env EF_ATTEST_ROOT; default: nitro: the AWS root, local: the "
                    "development CA specs/default/dev-ca/dev-root.pem that the simulated NSM chains to)");
@@ -100,6 +102,7 @@ std::unique_ptr<agent::Client> open_agent(const Common& c, const AgentOptions& a
   agent::Expectations exp;
   for (const auto& [k, v] : rec.at("pcrs").items()) exp.pcrs[static_cast<unsigned>(std::stoul(k.substr(3)))] = v.get<std::string>();
   for (const auto& [k, v] : rec.at("spec").at("expected_pcrs").items()) exp.pcrs[static_cast<unsigned>(std::stoul(k))] = v.get<std::string>();
+  if (!a.pcrs.empty()) exp.pcrs = agent::load_expected_pcrs(a.pcrs);
   std::string backend = rec.at("handle").at("backend").get<std::string>();
   if (!a.root.empty()) {
     exp.root_pem = read_text_file(a.root);
