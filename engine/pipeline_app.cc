@@ -1,10 +1,14 @@
 #include "engine/pipeline_app.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -136,6 +140,37 @@ nlohmann::json wait_healthy(ApiClient api, const std::string& name, std::chrono:
   }
 }
 
+/// `run --backend local` with no enclaved answering at `socket`: starts one
+/// (`enclaved --backend local --detach`, state in $ENCLAVED_STATE_DIR or its
+/// default) so that local mode is one command. Any other case is left to the
+/// API call's own error.
+void ensure_local_daemon(const std::string& socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket.size() >= sizeof addr.sun_path) return;
+  std::memcpy(addr.sun_path, socket.c_str(), socket.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return;
+  if (errno != ENOENT && errno != ECONNREFUSED) return;
+  fs::path enclaved = resolve_program("enclaved", "enclaved", "engine");
+  std::vector<std::string> argv = {enclaved.string(), "--backend", "local", "--detach", "--socket", socket};
+  if (const char* d = std::getenv("ENCLAVED_STATE_DIR")) argv.insert(argv.end(), {"--state-dir", d});
+  std::fprintf(stderr, "no enclaved at %s: starting one (backend local): %s --detach\n", socket.c_str(), enclaved.c_str());
+  pid_t pid = fork();
+  if (pid < 0) throw SysError("fork", "enclaved", errno);
+  if (pid == 0) {
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("could not start enclaved (" + enclaved.string() + ")");
+}
+
 int cmd_run(std::vector<std::string> args) {
   CLI::App app("Run an enclave from an EIF, or from an rbuild spec built and verified against its lock.", "pipeline run");
   Common c;
@@ -201,6 +236,7 @@ int cmd_run(std::vector<std::string> args) {
     s.health.port = s.ports.front().enclave_port;
   }
   nlohmann::json body = to_json(s);
+  if (backend == "local") ensure_local_daemon(c.host);
   nlohmann::json rec = c.client().call("POST", "/v1/enclaves", &body);
   if (wait_s) rec = wait_healthy(c.client(), s.name, std::chrono::seconds(wait_s));
   if (c.json) print_json(rec);
