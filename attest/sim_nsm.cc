@@ -25,6 +25,42 @@ std::map<std::uint16_t, Bytes> load_boot_pcrs(std::string_view text, std::string
   return out;
 }
 
+std::map<std::uint16_t, Bytes> boot_pcrs_from_cmdline(std::string_view cmdline, std::string_view source) {
+  std::map<std::uint16_t, Bytes> out;
+  std::size_t pos = 0;
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+  while (pos < cmdline.size()) {
+    while (pos < cmdline.size() && is_space(cmdline[pos])) ++pos;
+    std::size_t end = pos;
+    while (end < cmdline.size() && !is_space(cmdline[end])) ++end;
+    const std::string_view word = cmdline.substr(pos, end - pos);
+    const std::string where = std::string(source) + ": byte " + std::to_string(pos) + ": ";
+    if (word.rfind("ef.pcr", 0) == 0) {
+      const auto eq = word.find('=');
+      const std::string_view index_text = word.substr(6, eq == std::string_view::npos ? std::string_view::npos : eq - 6);
+      if (eq == std::string_view::npos || (index_text != "0" && index_text != "1" && index_text != "2"))
+        throw Error(where + "\"" + std::string(word.substr(0, 16)) + "\": expected ef.pcr0=, ef.pcr1= or ef.pcr2=");
+      const auto index = static_cast<std::uint16_t>(index_text[0] - '0');
+      const std::string_view hex = word.substr(eq + 1);
+      if (hex.size() != 96)
+        throw Error(where + "ef.pcr" + std::string(index_text) + " has " + std::to_string(hex.size()) +
+                    " hex digits; expected 96 (SHA-384)");
+      if (hex.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+        throw Error(where + "ef.pcr" + std::string(index_text) + " holds a non-hex digit");
+      if (out.count(index)) throw Error(where + "ef.pcr" + std::string(index_text) + " given twice");
+      out[index] = from_hex(hex);
+    }
+    pos = end;
+  }
+  if (!out.empty() && out.size() != 3) {
+    std::string missing;
+    for (std::uint16_t i = 0; i < 3; ++i)
+      if (!out.count(i)) missing += (missing.empty() ? "ef.pcr" : ", ef.pcr") + std::to_string(i);
+    throw Error(std::string(source) + ": " + missing + " missing (give ef.pcr0, ef.pcr1 and ef.pcr2 together)");
+  }
+  return out;
+}
+
 SimulatedNsm::SimulatedNsm(DevCa ca, const std::map<std::uint16_t, Bytes>& boot_pcrs, SimNsmOptions options)
     : ca_(std::move(ca)), options_(std::move(options)) {
   if (!options_.clock) options_.clock = now_ms;

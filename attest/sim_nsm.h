@@ -19,6 +19,15 @@ using Bytes = std::vector<std::uint8_t>;
 /// values must be 48 bytes (SHA-384). Throws ef::Error naming `source`.
 std::map<std::uint16_t, Bytes> load_boot_pcrs(std::string_view pcrs_json_text, std::string_view source);
 
+/// Boot PCRs from a kernel command line, as the local backend passes them:
+/// space-separated words `ef.pcr0=HEX ef.pcr1=HEX ef.pcr2=HEX` (96 hex digits,
+/// SHA-384), anywhere among the other words. Strict: either all three appear
+/// exactly once, or none (then the map is empty and the caller warns and runs
+/// with zero PCRs); an `ef.pcrN=` word with another index, a bad length, a
+/// non-hex digit or a duplicate throws ef::Error naming `source` and the byte
+/// offset of the word.
+std::map<std::uint16_t, Bytes> boot_pcrs_from_cmdline(std::string_view cmdline, std::string_view source);
+
 struct SimNsmOptions {
   std::string module_id = "i-0000000000000000-enc0000000000000000";
   std::function<std::int64_t()> clock;      ///< ms since the epoch; default system clock

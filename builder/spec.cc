@@ -27,7 +27,7 @@ nlohmann::ordered_json canonical_json(const nlohmann::ordered_json& value) {
 }
 
 bool is_known_runtime(std::string_view name) {
-  return name == "init" || name == "ra-web-srv" || name == "fs-monitor" || name == "pf-proxy";
+  return name == "init" || name == "ra-web-srv" || name == "fs-monitor" || name == "pf-proxy" || name == "ef-agent";
 }
 
 namespace {
@@ -222,7 +222,7 @@ Spec parse_spec(std::string_view text, const fs::path& path) {
 
   if (auto rts = root.optional("runtimes")) {
     for (auto& [name, node] : rts->entries()) {
-      if (!is_known_runtime(name)) node.fail("unknown runtime (known: init, ra-web-srv, fs-monitor, pf-proxy)");
+      if (!is_known_runtime(name)) node.fail("unknown runtime (known: init, ra-web-srv, fs-monitor, pf-proxy, ef-agent)");
       node.expect_keys({"binary", "config"});
       Runtime rt{name, input_path(node.required("binary"), dir), std::nullopt};
       if (auto c = node.optional("config")) rt.config = input_path(*c, dir);

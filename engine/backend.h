@@ -66,6 +66,14 @@ class Backend {
 
   /// The enclave's console output file, if the backend keeps one ("" if not).
   virtual std::filesystem::path console_log(const EnclaveHandle& handle) = 0;
+
+  /// A pf-proxy `connect` endpoint string that reaches the enclave's vsock
+  /// `port` from a host process that is not enclaved (the host-side port
+  /// forwards). Default: "vsock:CID:PORT"; the local backend overrides it
+  /// with its bridge's unix socket. (Added by the engine; compatible.)
+  virtual std::string connect_endpoint(const EnclaveHandle& handle, std::uint32_t port) {
+    return "vsock:" + std::to_string(handle.cid) + ":" + std::to_string(port);
+  }
 };
 
 }  // namespace ef::engine

@@ -45,6 +45,10 @@ void Config::validate() const {
     need(f.mode == Mode::kIngress || f.ports.empty(), "'ports' is for ingress only");
     need(f.mode != Mode::kIngress || f.listen.transport == Transport::kTcp, "ingress listens on tcp");
     need(f.mode != Mode::kTransparent || f.listen.transport == Transport::kTcp, "transparent listens on tcp");
+    need(f.listen.hybrid_port == 0, "hvsock: is a connect endpoint only");
+    need(!f.connect || f.connect->hybrid_port == 0 || f.mode == Mode::kForward || f.mode == Mode::kTransparent ||
+             f.mode == Mode::kIngress,
+         "hvsock: needs a TCP stream mode (forward, transparent, ingress)");
     need(f.max_connections > 0, "max_connections must be positive");
   }
 }

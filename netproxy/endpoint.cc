@@ -66,8 +66,16 @@ Endpoint parse_endpoint(std::string_view text) {
     e.transport = Transport::kUnix;
     if (rest.empty() || rest.size() >= sizeof(sockaddr_un::sun_path)) bad(text, "bad unix socket path length");
     e.path = std::string(rest);
+  } else if (scheme == "hvsock") {
+    e.transport = Transport::kUnix;
+    std::size_t c = rest.rfind(':');
+    if (c == std::string_view::npos || c == 0) bad(text, "expected hvsock:/path:PORT");
+    e.path = std::string(rest.substr(0, c));
+    if (e.path.size() >= sizeof(sockaddr_un::sun_path)) bad(text, "bad unix socket path length");
+    e.hybrid_port = parse_number<std::uint32_t>(text, rest.substr(c + 1), "port");
+    if (e.hybrid_port == 0) bad(text, "port 0");
   } else {
-    bad(text, "unknown transport '" + std::string(scheme) + "' (expected tcp, udp, vsock or unix)");
+    bad(text, "unknown transport '" + std::string(scheme) + "' (expected tcp, udp, vsock, unix or hvsock)");
   }
   return e;
 }
@@ -82,7 +90,8 @@ std::string Endpoint::to_string() const {
     case Transport::kVsock:
       return "vsock:" + (cid == kVsockCidAny ? std::string("any") : std::to_string(cid)) + ":" +
              std::to_string(port);
-    case Transport::kUnix: return "unix:" + path;
+    case Transport::kUnix:
+      return hybrid_port ? "hvsock:" + path + ":" + std::to_string(hybrid_port) : "unix:" + path;
   }
   return "?";
 }

@@ -1,6 +1,8 @@
 #pragma once
 // Where a forward listens or connects: "tcp:HOST:PORT", "udp:HOST:PORT",
-// "vsock:CID:PORT" (CID may be "any"), "unix:/path" (or "unix:@abstract").
+// "vsock:CID:PORT" (CID may be "any"), "unix:/path" (or "unix:@abstract"),
+// "hvsock:/path:PORT" (connect only: a hybrid-vsock unix socket, e.g. local
+// mode's ef-vsock-bridge: "CONNECT PORT\n" is sent and "OK …\n" awaited first).
 // Every transport is a stream socket address, so tests substitute TCP or unix
 // sockets for vsock by changing only the endpoint string.
 
@@ -20,6 +22,7 @@ struct Endpoint {
   std::uint16_t port = 0;   ///< tcp/udp/vsock port
   std::uint32_t cid = 0;    ///< vsock context id (0xFFFFFFFF = any)
   std::string path;         ///< unix socket path ('@' prefix = abstract namespace)
+  std::uint32_t hybrid_port = 0;  ///< hvsock: the guest vsock port to CONNECT to (0 = plain unix)
 
   std::string to_string() const;
   bool operator==(const Endpoint&) const = default;

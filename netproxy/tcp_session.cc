@@ -128,7 +128,39 @@ void TcpSession::dial(const SockAddr& address) {
 }
 
 void TcpSession::on_connected() {
+  std::uint32_t hybrid = forward_.spec.connect ? forward_.spec.connect->hybrid_port : 0;
+  if (hybrid == 0) return start_relay();
+  // Hybrid vsock: the request line fits any fresh socket's buffer at once.
+  std::string line = "CONNECT " + std::to_string(hybrid) + "\n";
+  ssize_t n = ::send(up_.fd, line.data(), line.size(), MSG_NOSIGNAL);
+  if (n != static_cast<ssize_t>(line.size()))
+    return fail(ErrorKind::kConnect, "hvsock CONNECT to " + target_ + ": " + (n < 0 ? std::strerror(errno) : "short write"));
+  state_ = State::kHybrid;
+  read_hybrid_reply();
+}
+
+void TcpSession::read_hybrid_reply() {
+  // One byte at a time: nothing after the '\n' may be taken from the stream.
+  while (state_ == State::kHybrid) {
+    char c;
+    ssize_t n = ::recv(up_.fd, &c, 1, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return fail(ErrorKind::kConnect, "hvsock " + target_ + ": the enclave refused the connection (nothing listens on port " +
+                                           std::to_string(forward_.spec.connect->hybrid_port) + ")");
+    if (c == '\n') {
+      if (hybrid_reply_.rfind("OK ", 0) != 0) return fail(ErrorKind::kConnect, "hvsock " + target_ + ": unexpected reply");
+      return start_relay();
+    }
+    hybrid_reply_ += c;
+    if (hybrid_reply_.size() > 32) return fail(ErrorKind::kConnect, "hvsock " + target_ + ": reply line too long");
+  }
+}
+
+void TcpSession::start_relay() {
   state_ = State::kRelaying;
+  up_.readable = true;  // bytes behind the hvsock reply line may be waiting (edge already reported)
   tune_stream(down_.fd);
   tune_stream(up_.fd);
   up_.writable = true;
@@ -151,6 +183,10 @@ void TcpSession::on_event(bool upstream, std::uint32_t events) {
         on_connected();
       }
       break;
+    case State::kHybrid:
+      if (upstream) read_hybrid_reply();
+      if (state_ == State::kRelaying) pump();
+      break;
     case State::kRelaying: pump(); break;
     case State::kClosed: break;
   }
@@ -167,7 +203,7 @@ void TcpSession::pump() {
 }
 
 void TcpSession::on_tick(Clock::time_point now) {
-  if (state_ == State::kHeader || state_ == State::kConnecting) {
+  if (state_ == State::kHeader || state_ == State::kConnecting || state_ == State::kHybrid) {
     if (now >= deadline_) fail(ErrorKind::kConnectTimeout, "no answer from " + (target_.empty() ? "peer" : target_));
   } else if (state_ == State::kRelaying && forward_.spec.idle_timeout.count() > 0 &&
              now - last_activity_ >= forward_.spec.idle_timeout) {

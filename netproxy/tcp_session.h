@@ -19,7 +19,7 @@ class TcpSession : public Session, public std::enable_shared_from_this<TcpSessio
   void abort() override { close(false, true); }
 
  private:
-  enum class State { kHeader, kConnecting, kRelaying, kClosed };
+  enum class State { kHeader, kConnecting, kHybrid, kRelaying, kClosed };
   struct Side : Handler {
     TcpSession* session = nullptr;
     bool upstream = false;
@@ -31,6 +31,8 @@ class TcpSession : public Session, public std::enable_shared_from_this<TcpSessio
   void route(OriginalDst dst);
   void dial(const SockAddr& address);
   void on_connected();
+  void start_relay();
+  void read_hybrid_reply();
   void pump();
   void refuse(ErrorKind kind);
   void fail(ErrorKind kind, const std::string& detail);
@@ -44,6 +46,7 @@ class TcpSession : public Session, public std::enable_shared_from_this<TcpSessio
   Direction to_up_, to_down_;
   HeaderParser header_;
   std::string target_;  ///< for logs
+  std::string hybrid_reply_;  ///< hvsock: the bridge's "OK …" line so far
   State state_ = State::kConnecting;
   Clock::time_point deadline_{};
   Clock::time_point last_activity_{};

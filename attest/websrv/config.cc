@@ -82,7 +82,7 @@ void load_tls(const ConfigNode& n, Config& c) {
 }
 
 void load_nsm(const ConfigNode& n, Config& c) {
-  n.expect_keys({"mode", "device", "state_dir", "extra_roots"});
+  n.expect_keys({"mode", "device", "state_dir", "extra_roots", "pcrs_from", "cmdline_file"});
   if (auto m = n.optional("mode")) {
     const std::string mode = one_of(*m, {"auto", "device", "simulated"});
     c.nsm_mode = mode == "auto" ? NsmMode::kAuto : mode == "device" ? NsmMode::kDevice : NsmMode::kSimulated;
@@ -90,6 +90,8 @@ void load_nsm(const ConfigNode& n, Config& c) {
   c.nsm_device = n.string_or("device", c.nsm_device);
   c.nsm_state_dir = n.string_or("state_dir", c.nsm_state_dir);
   if (auto r = n.optional("extra_roots")) c.extra_roots = r->as_string_list();
+  if (auto v = n.optional("pcrs_from")) c.nsm_pcrs_from_cmdline = one_of(*v, {"state_dir", "cmdline"}) == "cmdline";
+  c.nsm_cmdline_file = n.string_or("cmdline_file", c.nsm_cmdline_file);
 }
 
 void load_limits(const ConfigNode& n, Config& c) {
@@ -152,7 +154,8 @@ nlohmann::json Config::to_json() const {
               {"client_ca", client_ca}, {"mtls", !client_ca.empty()}};
   j["vrf"] = {{"key_file", vrf_key_file.empty() ? "(ephemeral)" : vrf_key_file}};
   j["nsm"] = {{"mode", nsm_mode == NsmMode::kAuto ? "auto" : nsm_mode == NsmMode::kDevice ? "device" : "simulated"},
-              {"device", nsm_device}, {"state_dir", nsm_state_dir}, {"extra_roots", extra_roots}};
+              {"device", nsm_device}, {"state_dir", nsm_state_dir}, {"extra_roots", extra_roots},
+              {"pcrs_from", nsm_pcrs_from_cmdline ? "cmdline" : "state_dir"}, {"cmdline_file", nsm_cmdline_file}};
   j["files"] = {{"socket", files_socket},
                 {"producer_uid", files_producer_uid ? nlohmann::json(*files_producer_uid) : nlohmann::json("(own uid)")}};
   j["limits"] = {{"io_threads", io_threads}, {"max_connections", max_connections},

@@ -46,6 +46,8 @@ struct Config {
   NsmMode nsm_mode = NsmMode::kAuto;
   std::string nsm_device = "/dev/nsm";
   std::string nsm_state_dir = "/var/lib/ra-web-srv/sim-nsm";  ///< dev CA + optional pcrs.json
+  bool nsm_pcrs_from_cmdline = false;        ///< simulated: PCR0/1/2 from ef.pcrN= on the kernel command line
+  std::string nsm_cmdline_file = "/proc/cmdline";
   std::vector<std::string> extra_roots;  ///< more PEM roots for POST /v1/verify/attestation
 
   // files

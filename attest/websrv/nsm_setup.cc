@@ -35,7 +35,14 @@ NsmSetup open_nsm(const Config& config) {
   const std::filesystem::path dir = config.nsm_state_dir;
   std::map<std::uint16_t, attest::Bytes> boot;
   const auto pcrs_json = dir / "pcrs.json";
-  if (std::filesystem::exists(pcrs_json)) boot = attest::load_boot_pcrs(read_text_file(pcrs_json), pcrs_json.string());
+  if (config.nsm_pcrs_from_cmdline) {
+    boot = attest::boot_pcrs_from_cmdline(read_text_file(config.nsm_cmdline_file), config.nsm_cmdline_file);
+    if (boot.empty())
+      log::warn("no ef.pcr0/1/2 on the kernel command line: the simulated NSM reports all-zero PCRs",
+                {{"cmdline_file", config.nsm_cmdline_file}});
+  } else if (std::filesystem::exists(pcrs_json)) {
+    boot = attest::load_boot_pcrs(read_text_file(pcrs_json), pcrs_json.string());
+  }
   auto sim = std::make_unique<attest::SimulatedNsm>(attest::load_or_create_dev_ca(dir / "ca", attest::now_ms()), boot);
   s.dev_root_der = sim->root_der();
   s.device = std::move(sim);

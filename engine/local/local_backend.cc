@@ -419,6 +419,12 @@ std::string LocalBackend::host_listen_endpoint(const EnclaveHandle& h, std::uint
   return "unix:" + a.uds.string() + "_" + std::to_string(port);
 }
 
+std::string LocalBackend::connect_endpoint(const EnclaveHandle& h, std::uint32_t port) {
+  LocalAttach a = LocalAttach::parse(h.attach);
+  if (a.transport == "vhost-vsock") return "vsock:" + std::to_string(a.cid) + ":" + std::to_string(port);
+  return "hvsock:" + a.uds.string() + ":" + std::to_string(port);
+}
+
 fs::path LocalBackend::console_log(const EnclaveHandle& h) { return LocalAttach::parse(h.attach).console; }
 
 }  // namespace ef::engine::local

@@ -59,6 +59,9 @@ class LocalBackend : public Backend {
   void terminate(const EnclaveHandle& handle, std::chrono::milliseconds grace) override;
   UniqueFd connect(const EnclaveHandle& handle, std::uint32_t port) override;
   std::string host_listen_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
+  /// Bridge: "hvsock:STATE/vsock.sock:PORT" (pf-proxy sends the CONNECT line);
+  /// vhost-vsock: "vsock:CID:PORT".
+  std::string connect_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
   std::filesystem::path console_log(const EnclaveHandle& handle) override;
 
  private:

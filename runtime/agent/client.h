@@ -52,10 +52,27 @@ struct ExecRequest {
 };
 
 struct ExecIo {
-  std::function<std::size_t(std::uint8_t*, std::size_t)> read_stdin;  ///< 0 = EOF
+  /// Called from a helper thread while the command runs (only when
+  /// stdin_open); exec() returns after it has returned. 0 = EOF.
+  std::function<std::size_t(std::uint8_t*, std::size_t)> read_stdin;
   std::function<void(const std::uint8_t*, std::size_t)> on_stdout;
   std::function<void(const std::uint8_t*, std::size_t)> on_stderr;
+  /// Extension: when >= 0 (and stdin_open), stdin is read from this fd in the
+  /// client's own poll loop instead of read_stdin (no thread; a terminal works).
+  int stdin_fd = -1;
+  /// Extension: a signalfd; each signal read from it is forwarded to the
+  /// command's process group (SIGINT, SIGTERM, …), SIGWINCH as a resize of
+  /// the TTY (from winsize_fd).
+  int signal_fd = -1;
+  int winsize_fd = -1;  ///< a terminal whose size is sent at start and on SIGWINCH
 };
+
+/// The agent's vsock port in every image.
+inline constexpr std::uint32_t kDefaultAgentPort = 7000;
+
+/// Expected PCRs from a file (pcrs.json, `rbuild describe` JSON, or PCRn=hex
+/// lines; see attest/verify.h parse_expected_pcrs) into Expectations::pcrs.
+std::map<unsigned, std::string> load_expected_pcrs(const std::filesystem::path& file);
 
 /// One verified, authenticated connection. Not thread-safe.
 class Client {
@@ -73,13 +90,19 @@ class Client {
   virtual int exec(const ExecRequest& request, const ExecIo& io) = 0;
   /// Copies a local file or directory tree into the enclave at `remote`.
   virtual void copy_in(const std::filesystem::path& local, const std::string& remote) = 0;
+  /// Extension: sends an existing tar stream read from `tar_fd` as is, to be
+  /// extracted at `remote` under the same rules as copy_in (for tools that
+  /// already hold an archive, and for tests of the agent's path checks).
+  virtual void copy_in_archive(int tar_fd, const std::string& remote) = 0;
   /// Copies a file or directory tree out of the enclave to `local`.
   virtual void copy_out(const std::string& remote, const std::filesystem::path& local) = 0;
-  /// Streams init's log of `service` ("" = all); follow keeps the stream open.
+  /// Streams init's log of `service` ("" = all, each line then prefixed with
+  /// "SERVICE: "); follow keeps the stream open until on_line returns false.
   virtual void logs(const std::string& service, bool follow,
                     const std::function<bool(const std::string& line)>& on_line) = 0;
-  /// Delivers a secret sealed to the enclave's attested key; it is never
-  /// written to the host's disk.
+  /// Delivers a secret sealed to the enclave's attested key (it travels only
+  /// inside the TLS session whose key the document binds); it is never
+  /// written to the host's disk. Lands in the agent's secret_dir as NAME, 0400.
   virtual void put_secret(const std::string& name, const std::vector<std::uint8_t>& value) = 0;
 };
 

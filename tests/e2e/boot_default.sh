@@ -35,6 +35,9 @@ wait_for '"msg":"listening","on":"https 127.0.0.1:8443, https vsock:8443"' 30
 wait_for 'init: started service fs-monitor' 30
 wait_for 'file index: fs-monitor connected' 30
 wait_for 'fs-monitor: initial scan done' 90
+# ef-agent: the attested channel's enclave end, listening on vsock 7000 (init's vsock probe).
+wait_for 'init: service ef-agent is ready' 60
+wait_for '"msg":"listening","endpoint":"vsock:any:7000"' 10
 ! grep -a "^init: error\|error while loading shared libraries\|ra-web-srv: error" "$log" ||
   fail "errors while booting the default image: $(grep -a 'error' "$log" | head -5)"
 ! grep -a "init: restarting service" "$log" || fail "a service of the default image had to be restarted"

@@ -27,3 +27,24 @@ TEST_CASE("nsm setup: auto without the device falls back to the simulated module
   CHECK_THROWS_AS(open_nsm(c), ef::SysError);
   fs::remove_all(dir);
 }
+
+TEST_CASE("nsm setup: pcrs_from cmdline takes PCR0/1/2 from the kernel command line") {
+  const fs::path dir = fs::temp_directory_path() / ("ef_websrv_nsm_cl_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string p0(96, 'a'), p1(96, 'b'), p2(96, 'c');
+  {
+    std::FILE* f = std::fopen((dir / "cmdline").c_str(), "w");
+    std::fprintf(f, "console=ttyS0 ef.pcr0=%s ef.pcr1=%s ef.pcr2=%s\n", p0.c_str(), p1.c_str(), p2.c_str());
+    std::fclose(f);
+  }
+  Config c = parse_config("nsm: {mode: simulated, state_dir: " + (dir / "state").string() +
+                              ", pcrs_from: cmdline, cmdline_file: " + (dir / "cmdline").string() + "}\n",
+                          "w.yaml");
+  CHECK(c.nsm_pcrs_from_cmdline);
+  NsmSetup s = open_nsm(c);
+  CHECK(s.device->describe_pcr(0).data == std::vector<std::uint8_t>(48, 0xaa));
+  CHECK(s.device->describe_pcr(2).data == std::vector<std::uint8_t>(48, 0xcc));
+  CHECK_THROWS_WITH(parse_config("nsm: {pcrs_from: env}\n", "w.yaml"), Catch::Contains("w.yaml:1"));
+  fs::remove_all(dir);
+}
