@@ -67,6 +67,7 @@ int detach_daemon(const std::filesystem::path& state_dir) {
 int enclaved_main(int argc, char** argv) {
   CLI::App app("enclaved: owns this host's enclaves (state, proxies, health, restarts) and serves the pipeline API.",
                "enclaved");
+  app.set_version_flag("--version", "enclaved " EF_VERSION);
   EngineConfig ec;
   ServerConfig sc;
   BackendOptions bo;

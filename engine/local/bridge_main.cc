@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app("vhost-user-vsock back end: QEMU's guest vsock ⇄ host unix sockets (hybrid vsock)",
                "ef-vsock-bridge");
+  app.set_version_flag("--version", "ef-vsock-bridge " EF_VERSION);
   ef::engine::local::BridgeOptions o;
   std::string vhost, uds;
   std::uint64_t cid = 0, host_cid = 3;

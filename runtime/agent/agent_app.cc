@@ -16,6 +16,7 @@ namespace ef::agent {
 
 int agent_main(int argc, char** argv) {
   CLI::App app{"ef-agent: exec, cp, logs and secrets over an attested TLS 1.3 channel (docs/agent.md)", "ef-agent"};
+  app.set_version_flag("--version", "ef-agent " EF_VERSION);
   std::string config_path = "/etc/ef-agent.yaml";
   bool check = false;
   app.add_option("-c,--config", config_path, "configuration file");
