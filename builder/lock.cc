@@ -79,6 +79,15 @@ T field(const nlohmann::json& obj, const char* key, const std::string& where) {
 
 }  // namespace
 
+namespace {
+bool is_sha256_hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+}  // namespace
+
 Lock lock_from_json(const nlohmann::json& j, const std::string& file) {
   Lock lock;
   lock.lock_version = field<int>(j, "lockVersion", file);
@@ -89,13 +98,22 @@ Lock lock_from_json(const nlohmann::json& j, const std::string& file) {
   lock.spec_sha256 = field<std::string>(spec, "sha256", file + ": spec");
   auto inputs = field<nlohmann::json>(j, "inputs", file);
   if (!inputs.is_array()) throw Error(file + ": field 'inputs' must be an array");
+  std::map<std::string, std::size_t> seen;  // name -> index: a name locks one input
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::string where = file + ": inputs[" + std::to_string(i) + "]";
     LockedInput in;
     in.name = field<std::string>(inputs[i], "name", where);
+    // Two entries of one name would make the lock ambiguous: which digest is
+    // checked would depend on the order entries are looked up in.
+    auto [first, fresh] = seen.emplace(in.name, i);
+    if (!fresh)
+      throw Error(where + ": input '" + in.name + "' is locked twice (first at inputs[" +
+                  std::to_string(first->second) + "])");
     in.kind = field<std::string>(inputs[i], "kind", where);
     in.path = field<std::string>(inputs[i], "path", where);
     in.digest.sha256 = field<std::string>(inputs[i], "sha256", where);
+    if (!is_sha256_hex(in.digest.sha256))
+      throw Error(where + ": field 'sha256' must be 64 lower-case hex digits, got '" + in.digest.sha256 + "'");
     in.digest.size = field<std::uint64_t>(inputs[i], "size", where);
     lock.inputs.push_back(std::move(in));
   }
