@@ -35,6 +35,7 @@ std::map<std::string, std::unique_ptr<Backend>> make_backends(const std::string&
   if (default_backend == "fake")
     out["fake"] = std::make_unique<FakeBackend>(resolve_program(o.fake_enclave, "ef-fake-enclave", "engine"), o.fake_ports);
   out["nitro"] = std::make_unique<nitro::NitroBackend>(nitro::system_runner(), o.nitro_cli.string());
+  add_local_backend(out, o);
   if (!out.count(default_backend)) {
     std::string have;
     for (const auto& [n, b] : out) have += (have.empty() ? "" : ", ") + n;
