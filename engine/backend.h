@@ -69,10 +69,13 @@ class Backend {
 
   /// A pf-proxy `connect` endpoint string that reaches the enclave's vsock
   /// `port` from a host process that is not enclaved (the host-side port
-  /// forwards). Default: "vsock:CID:PORT"; the local backend overrides it
-  /// with its bridge's unix socket. (Added by the engine; compatible.)
+  /// forwards), e.g. "vsock:CID:PORT". Default "": no such endpoint (local
+  /// mode's bridge wants a CONNECT handshake), and enclaved forwards the
+  /// port itself through connect(). (Added by the engine; compatible.)
   virtual std::string connect_endpoint(const EnclaveHandle& handle, std::uint32_t port) {
-    return "vsock:" + std::to_string(handle.cid) + ":" + std::to_string(port);
+    (void)handle;
+    (void)port;
+    return "";
   }
 };
 

@@ -6,7 +6,6 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "engine/local/local_backend.h"
 #include "engine/nitro/nitro_backend.h"
 #include "engine/testing/fake_backend.h"
 
@@ -35,17 +34,8 @@ std::map<std::string, std::unique_ptr<Backend>> make_backends(const std::string&
   std::map<std::string, std::unique_ptr<Backend>> out;
   if (default_backend == "fake")
     out["fake"] = std::make_unique<FakeBackend>(resolve_program(o.fake_enclave, "ef-fake-enclave", "engine"), o.fake_ports);
-  local::LocalOptions lo;
-  lo.qemu = o.qemu;
-  lo.registry = o.local_registry;
-  if (o.accel == "kvm") lo.kvm = true;
-  else if (o.accel == "tcg") lo.kvm = false;
-  else if (o.accel != "auto") throw Error("--accel " + o.accel + ": expected auto, kvm or tcg");
-  // Resolved now, so a missing bridge is an enclaved start-up error, not a failed launch.
-  if (default_backend == "local") lo.bridge = resolve_program(o.vsock_bridge, "ef-vsock-bridge", "engine/local");
-  else if (o.vsock_bridge.native().find('/') != std::string::npos) lo.bridge = o.vsock_bridge;
-  out["local"] = std::make_unique<local::LocalBackend>(lo);
   out["nitro"] = std::make_unique<nitro::NitroBackend>(nitro::system_runner(), o.nitro_cli.string());
+  add_local_backend(out, o);
   if (!out.count(default_backend)) {
     std::string have;
     for (const auto& [n, b] : out) have += (have.empty() ? "" : ", ") + n;

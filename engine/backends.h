@@ -27,6 +27,10 @@ struct BackendOptions {
 std::map<std::string, std::unique_ptr<Backend>> make_backends(const std::string& default_backend,
                                                               const BackendOptions& options);
 
+/// Adds "local" when this build has engine/local (backends_local.cc);
+/// a no-op otherwise (backends_no_local.cc).
+void add_local_backend(std::map<std::string, std::unique_ptr<Backend>>& out, const BackendOptions& options);
+
 /// An absolute path for `program`: as given when it contains '/', else next
 /// to this executable, else in the build tree's `build_subdir`, else $PATH.
 std::filesystem::path resolve_program(const std::filesystem::path& program, const std::string& name,

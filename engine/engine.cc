@@ -86,6 +86,13 @@ void Engine::emit_locked(const std::string& enclave, const std::string& type, nl
   events_cv_.notify_all();
 }
 
+void Engine::start_relays_locked(const EnclaveRecord& r, Backend& b, const EnclaveHandle& h) {
+  std::vector<std::unique_ptr<PortRelay>> relays;
+  for (const auto& p : r.spec.ports)
+    if (b.connect_endpoint(h, p.enclave_port).empty()) relays.push_back(std::make_unique<PortRelay>(b, h, p));
+  relays_[r.spec.name] = std::move(relays);
+}
+
 void Engine::reattach_locked(EnclaveRecord& r) {
   Backend& b = backend_for(r.handle.backend);
   if (b.status(r.handle) != EnclaveStatus::running) {
@@ -94,6 +101,7 @@ void Engine::reattach_locked(EnclaveRecord& r) {
   }
   if (!process_alive(r.proxy.pid, r.proxy.start_time) && !proxy_config(r.spec, b, r.handle).empty())
     r.proxy = start_proxy(config_.pf_proxy, enclave_dir(r.spec.name), r.spec, b, r.handle);
+  start_relays_locked(r, b, r.handle);
   pidfds_[r.spec.name] = open_pidfd(r.handle.pid);
   db_->put(r);
   log::info("re-attached", {{"enclave", r.spec.name}, {"id", r.handle.id}, {"pid", std::to_string(r.handle.pid)}});
@@ -186,6 +194,13 @@ void Engine::launch_locked(EnclaveRecord& r) {
   EnclaveHandle h = b.launch(req);
   try {
     r.proxy = start_proxy(config_.pf_proxy, req.state_dir, r.spec, b, h);
+    try {
+      start_relays_locked(r, b, h);
+    } catch (...) {
+      stop_proxy(r.proxy);
+      r.proxy = {};
+      throw;
+    }
   } catch (...) {
     b.terminate(h, config_.stop_grace);
     throw;
@@ -206,6 +221,7 @@ void Engine::launch_locked(EnclaveRecord& r) {
 }
 
 void Engine::handle_exit_locked(EnclaveRecord& r) {
+  relays_.erase(r.spec.name);
   stop_proxy(r.proxy);
   r.proxy = {};
   if (auto it = pidfds_.find(r.spec.name); it != pidfds_.end()) {
@@ -228,6 +244,7 @@ EnclaveRecord Engine::stop(const std::string& name) {
   std::lock_guard lk(mu_);
   auto r = db_->get(name);
   if (!r) throw NotFound("no enclave named '" + name + "'");
+  relays_.erase(name);
   if (r->status == Status::running) {
     backend_for(r->handle.backend).terminate(r->handle, config_.stop_grace);
     stop_proxy(r->proxy);

@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "engine/backend.h"
 #include "engine/record.h"
+#include "engine/relay.h"
 #include "engine/state_db.h"
 
 namespace ef::engine {
@@ -77,6 +78,8 @@ class Engine {
   void emit_locked(const std::string& enclave, const std::string& type, nlohmann::json detail = nlohmann::json::object());
   void handle_exit_locked(EnclaveRecord& r);
   void reattach_locked(EnclaveRecord& r);
+  /// Starts the in-process forwards for ports without a pf-proxy endpoint.
+  void start_relays_locked(const EnclaveRecord& r, Backend& b, const EnclaveHandle& h);
   void check_health(std::vector<EnclaveRecord> snapshot);
   void supervise();
 
@@ -89,6 +92,7 @@ class Engine {
   std::map<std::string, std::chrono::steady_clock::time_point> next_health_;
   std::map<std::string, unsigned> health_failures_;
   std::map<std::string, int> pidfds_;  ///< name → pidfd of handle.pid
+  std::map<std::string, std::vector<std::unique_ptr<PortRelay>>> relays_;  ///< ports enclaved forwards itself
   EngineCounters counters_;
   std::atomic<bool> stopping_{false};
   std::thread supervisor_;

@@ -97,15 +97,18 @@ void check_egress_rules(const EgressSpec& egress) {
 }
 
 std::string proxy_config(const EnclaveSpec& spec, Backend& backend, const EnclaveHandle& handle) {
-  if (spec.ports.empty() && spec.egress.port == 0) return "";
+  std::vector<std::pair<PortMapping, std::string>> forwards;
+  for (const auto& p : spec.ports)
+    if (auto ep = backend.connect_endpoint(handle, p.enclave_port); !ep.empty()) forwards.emplace_back(p, ep);
+  if (forwards.empty() && spec.egress.port == 0) return "";
   std::ostringstream y;
   y << "# pf-proxy for enclave " << spec.name << " (written by enclaved)\n";
   y << "workers: 1\nlog: {format: json, level: info}\nforwards:\n";
-  for (const auto& p : spec.ports) {
+  for (const auto& [p, endpoint] : forwards) {
     y << "  - name: " << q("port-" + std::to_string(p.host_port)) << "\n"
       << "    mode: forward\n"
       << "    listen: " << q("tcp:" + p.host_addr + ":" + std::to_string(p.host_port)) << "\n"
-      << "    connect: " << q(backend.connect_endpoint(handle, p.enclave_port)) << "\n";
+      << "    connect: " << q(endpoint) << "\n";
   }
   if (spec.egress.port != 0) {
     y << "  - name: egress\n    mode: dialer\n"
@@ -133,7 +136,8 @@ HostProcess start_proxy(const std::filesystem::path& pf_proxy_bin, const std::fi
     if (!process_alive(p.pid, p.start_time))
       throw Error("pf-proxy for " + spec.name + " exited at start: " + log_tail(log));
     bool all = true;
-    for (const auto& m : spec.ports) all = all && tcp_accepts(m);
+    for (const auto& m : spec.ports)
+      if (!backend.connect_endpoint(handle, m.enclave_port).empty()) all = all && tcp_accepts(m);
     if (all) return p;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

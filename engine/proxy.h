@@ -2,7 +2,8 @@
 // The host-side pf-proxy of one enclave. This is the one place that maps an
 // enclave's ports to pf-proxy forwards:
 //   -p HOST_ADDR:HOST_PORT:ENCLAVE_PORT → forward, listen tcp:HOST_ADDR:HOST_PORT,
-//       connect backend.connect_endpoint(handle, ENCLAVE_PORT)
+//       connect backend.connect_endpoint(handle, ENCLAVE_PORT); when that is ""
+//       (local mode's bridge) enclaved relays the port itself (relay.h)
 //   egress {port, allow, deny}          → dialer, listen backend.host_listen_endpoint(handle, port),
 //       with the allow/deny rules as its policy (pf-proxy's flag syntax)
 

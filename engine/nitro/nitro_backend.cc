@@ -140,4 +140,8 @@ std::string NitroBackend::host_listen_endpoint(const EnclaveHandle&, std::uint32
 
 std::filesystem::path NitroBackend::console_log(const EnclaveHandle&) { return {}; }
 
+std::string NitroBackend::connect_endpoint(const EnclaveHandle& h, std::uint32_t port) {
+  return "vsock:" + std::to_string(h.cid) + ":" + std::to_string(port);
+}
+
 }  // namespace ef::engine::nitro

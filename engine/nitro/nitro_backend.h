@@ -43,6 +43,8 @@ class NitroBackend : public Backend {
   UniqueFd connect(const EnclaveHandle& handle, std::uint32_t port) override;
   std::string host_listen_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
   std::filesystem::path console_log(const EnclaveHandle& handle) override;
+  /// "vsock:CID:PORT": pf-proxy dials the enclave directly.
+  std::string connect_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
 
  private:
   std::vector<DescribedEnclave> describe();

@@ -65,6 +65,7 @@ UniqueFd FakeBackend::connect(const EnclaveHandle& h, std::uint32_t port) {
 }
 
 std::string FakeBackend::connect_endpoint(const EnclaveHandle& h, std::uint32_t port) {
+  if (!plain_endpoints) return "";
   return "unix:" + (dir_of(h) / ("vsock-" + std::to_string(port) + ".sock")).string();
 }
 

@@ -27,6 +27,8 @@ class FakeBackend : public Backend {
   std::string host_listen_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
   std::filesystem::path console_log(const EnclaveHandle& handle) override;
   std::string connect_endpoint(const EnclaveHandle& handle, std::uint32_t port) override;
+  /// false: connect_endpoint() returns "" (like local mode), so enclaved relays ports itself.
+  bool plain_endpoints = true;
 
  private:
   std::filesystem::path dir_of(const EnclaveHandle& handle) const;

@@ -271,7 +271,6 @@ class ExecSession {
         const char eot = 4;  // ^D: end of input on a terminal in canonical mode
         if (::write(stdin_fd_.get(), &eot, 1) < 0) stdin_fd_.reset();
         stdin_eof_ = false;
-        eot_sent_ = true;
       }
     }
   }
@@ -326,7 +325,6 @@ class ExecSession {
   std::deque<Bytes> pending_;
   std::size_t front_off_ = 0;
   bool stdin_eof_ = false;
-  bool eot_sent_ = false;
   std::uint8_t buf_[256 * 1024];
 };
 

@@ -66,6 +66,10 @@ rc=0; c exec -- sh -c 'kill -9 $$' || rc=$?; [ $rc = 137 ] || fail "killed by SI
 [ "$(printf 'a\nb\n' | c exec -i -- sh -c 'tr a-z A-Z')" = "$(printf 'A\nB')" ] || fail "exec stdin"
 [ "$(c exec -w /tmp -e FOO=bar -- sh -c 'echo $PWD $FOO')" = "/tmp bar" ] || fail "exec cwd/env"
 expect_fail "cannot run /no/such/program" c exec -- /no/such/program
+# -t: a pseudo-terminal (the pty turns \n into \r\n); without it, pipes.
+[ "$(c exec -t -- sh -c 'test -t 0 && test -t 1 && echo tty; stty size' | tr -d '\r')" = "$(printf 'tty\n24 80')" ] ||
+  fail "exec -t: no terminal"
+[ "$(c exec -- sh -c 'test -t 1 || echo notty')" = notty ] || fail "exec without -t has a terminal"
 head -c 3000000 /dev/urandom >"$TMP/stdin.bin"
 c exec -i -- cat <"$TMP/stdin.bin" >"$TMP/stdout.bin"
 cmp "$TMP/stdin.bin" "$TMP/stdout.bin" || fail "3 MB through stdin and back"

@@ -28,7 +28,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap "cat $TMP/enclaved.log | tail -30; kill \$DAEMON" EXIT
+[ -n "${KEEP:-}" ] && trap 'tail -30 "$TMP/enclaved.log"; cleanup' EXIT  # KEEP=1: show the daemon's log
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(eval('d'+sys.argv[1]))" "$1"; }
 alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 

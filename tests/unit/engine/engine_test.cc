@@ -245,3 +245,56 @@ TEST_CASE("an enclave whose backend is missing does not keep the daemon from sta
   engine->shutdown();
   std::filesystem::remove_all(dir);
 }
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace {
+int tcp_connect(std::uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+TEST_CASE("ports of a backend without a pf-proxy endpoint are relayed by the engine through connect()") {
+  auto dir = test::temp_dir("relay");
+  std::map<std::string, std::unique_ptr<Backend>> b;
+  auto fake = std::make_unique<FakeBackend>(EF_FAKE_ENCLAVE, std::vector<std::uint32_t>{80, 7000});
+  fake->plain_endpoints = false;  // like local mode's bridge
+  b["fake"] = std::move(fake);
+  Engine engine(test::config_for(dir), std::move(b));
+  engine.start();
+  auto s = test::spec_named("web");
+  std::uint16_t port = static_cast<std::uint16_t>(21000 + getpid() % 20000);
+  s.ports = {PortMapping::parse("127.0.0.1:" + std::to_string(port) + ":7000")};
+  auto r = engine.run(s);
+  CHECK(r.proxy.pid == 0);  // no pf-proxy needed
+  int fd = tcp_connect(port);
+  REQUIRE(fd >= 0);
+  std::string msg(100000, 'x');
+  std::thread writer([&] {
+    CHECK(send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size()));
+    shutdown(fd, SHUT_WR);
+  });
+  std::string back;
+  char buf[8192];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) back.append(buf, static_cast<std::size_t>(n));
+  writer.join();
+  close(fd);
+  CHECK(back == msg);
+  engine.stop("web");
+  CHECK(tcp_connect(port) == -1);
+  engine.remove("web", false);
+  engine.shutdown();
+  std::filesystem::remove_all(dir);
+}
