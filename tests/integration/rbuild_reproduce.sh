@@ -12,7 +12,7 @@ export CCACHE_BASEDIR=/tmp
 a="$TMP/first/clone"; b="$TMP/somewhere/else/clone"
 git clone -q "$SRC" "$a"
 cmake -S "$a" -B "$a/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$a/build" -j2 --target init pf-proxy ra-web-srv fs-monitor >"$TMP/build-a.log" 2>&1 ||
+cmake --build "$a/build" -j2 --target init pf-proxy ra-web-srv fs-monitor ef-agent >"$TMP/build-a.log" 2>&1 ||
   fail "building the runtimes in $a: $(tail -20 "$TMP/build-a.log")"
 (cd "$a" && "$RBUILD" lock specs/default.yaml -o "$TMP/a.lock.json" >/dev/null &&
   "$RBUILD" build specs/default.yaml --lock "$TMP/a.lock.json" -o "$TMP/out-a" --cache "$TMP/cache" >/dev/null) ||

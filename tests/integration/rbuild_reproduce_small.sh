@@ -63,7 +63,7 @@ grep -qE "package +$bb recorded 0.0.1-0: unavailable: installed .*, the archive 
 pass "a recorded version the archive lacks is named with installed, offered and snapshot.debian.org page"
 
 # An input that changed since: every mismatch is listed, exit non-zero.
-echo changed > "$a/specs/in/tree/hello"; git -C "$a" commit -qam "change an input"
+echo changed > "$a/specs/in/tree/hello"; git -C "$a" -c user.name=t -c user.email=t@t commit -qam "change an input"
 git -C "$b" pull -q --no-rebase "$a" main 2>/dev/null || true
 sed "s/$(git -C "$a" rev-parse HEAD~1)/$(git -C "$a" rev-parse HEAD)/g" "$prov" > "$TMP/moved.json"
 git -C "$b" fetch -q "$a" main
