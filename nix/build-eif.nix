@@ -6,7 +6,10 @@
 let
   runtimesPkg = runtimes;
   isDerivation = x: builtins.isAttrs x && (x.type or null) == "derivation";
-  knownRuntimes = [ "init" "pf-proxy" "ra-web-srv" "fs-monitor" ]; # the order specs/default.yaml uses
+  defaultRuntimes = [ "init" "pf-proxy" "ra-web-srv" "fs-monitor" ]; # the order specs/default.yaml uses
+  # ef-agent is opt-in: its configuration names the operator keys allowed to
+  # exec and copy, which only the image's author can choose.
+  knownRuntimes = defaultRuntimes ++ [ "ef-agent" ];
   defaultConfigs = ../specs/default;
 
   # JSON with an object's keys in a given order (builtins.toJSON sorts them):
@@ -43,8 +46,8 @@ let
 
   wanted =
     if runtimes != null then runtimes
-    else if stockInit != null then builtins.listToAttrs (map (n: { name = n; value = { }; }) (builtins.tail knownRuntimes))
-    else builtins.listToAttrs (map (n: { name = n; value = { }; }) knownRuntimes);
+    else if stockInit != null then builtins.listToAttrs (map (n: { name = n; value = { }; }) (builtins.tail defaultRuntimes))
+    else builtins.listToAttrs (map (n: { name = n; value = { }; }) defaultRuntimes);
 
   # init's configuration given as attributes (JSON is YAML), else the default file.
   initConfig =

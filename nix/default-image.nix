@@ -27,6 +27,14 @@ in
   ]
   ++ import ./closure.nix { inherit pkgs system; }
   ++ [
+    # ef-agent's simulated NSM signs with the committed DEVELOPMENT CA (local mode only)
+    { dir = "/etc/ef-agent"; mode = "0755"; }
+    { dir = "/etc/ef-agent/sim-nsm"; mode = "0700"; }
+    { dir = "/etc/ef-agent/sim-nsm/ca"; mode = "0700"; }
+    { file = "${specs}/default/dev-ca/dev-root.pem"; dest = "/etc/ef-agent/sim-nsm/ca/dev-root.pem"; mode = "0644"; }
+    { file = "${specs}/default/dev-ca/dev-root.key"; dest = "/etc/ef-agent/sim-nsm/ca/dev-root.key"; mode = "0600"; }
+    { file = "${specs}/default/dev-ca/dev-intermediate.pem"; dest = "/etc/ef-agent/sim-nsm/ca/dev-intermediate.pem"; mode = "0644"; }
+    { file = "${specs}/default/dev-ca/dev-intermediate.key"; dest = "/etc/ef-agent/sim-nsm/ca/dev-intermediate.key"; mode = "0600"; }
     { dir = "/data"; mode = "0700"; }
     { dir = "/proc"; }
     { dir = "/sys"; }
@@ -42,5 +50,6 @@ in
     pf-proxy.config = "${specs}/default/pf-proxy.yaml";
     ra-web-srv.config = "${specs}/default/ra-web-srv.yaml";
     fs-monitor.config = "${specs}/default/fs-monitor.yaml";
+    ef-agent.config = "${specs}/default/ef-agent.yaml";
   };
 }

@@ -35,6 +35,7 @@ in
     pf-proxy = single "pf-proxy";
     ra-web-srv = single "ra-web-srv";
     fs-monitor = single "fs-monitor";
+    ef-agent = single "ef-agent";
     default = eif;
   };
 

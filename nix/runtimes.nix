@@ -22,7 +22,7 @@ let
       in
       !(builtins.elem top skip) && builtins.match "build([-_.].*)?" top == null && builtins.match "\\..*" top == null;
   };
-  targets = [ "rbuild" "init" "initctl" "pf-proxy" "ra-web-srv" "fs-monitor" ];
+  targets = [ "rbuild" "init" "initctl" "pf-proxy" "ra-web-srv" "fs-monitor" "ef-agent" ];
 in
 pkgs.stdenv.mkDerivation {
   pname = "enclave-framework";
@@ -50,9 +50,9 @@ pkgs.stdenv.mkDerivation {
   installPhase = ''
     mkdir -p $out/bin
     cp build/builder/rbuild build/runtime/init build/runtime/initctl build/netproxy/pf-proxy \
-       build/attest/websrv/ra-web-srv build/attest/fsmon/fs-monitor $out/bin/
+       build/attest/websrv/ra-web-srv build/attest/fsmon/fs-monitor build/runtime/agent/ef-agent $out/bin/
   '';
   dontFixup = true;
 
-  meta.description = "rbuild and the enclave runtimes (init, initctl, pf-proxy, ra-web-srv, fs-monitor)";
+  meta.description = "rbuild and the enclave runtimes (init, initctl, pf-proxy, ra-web-srv, fs-monitor, ef-agent)";
 }
