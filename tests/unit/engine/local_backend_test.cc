@@ -163,7 +163,7 @@ TEST_CASE("launch: the EIF's PCRs reach the command line; a QEMU that fails leav
   fs::permissions(fake, fs::perms::owner_all);
   LocalOptions o;
   o.qemu = fake.string();
-  o.bridge = fs::path(EF_BINARY_DIR) / "engine/local/ef-vsock-bridge";
+  o.bridge = EF_VSOCK_BRIDGE;
   o.kvm = false;
   o.registry = dir / "registry";
   o.start_timeout = std::chrono::milliseconds(5000);
