@@ -73,18 +73,38 @@ std::uint32_t crc_update(std::uint32_t crc, std::span<const std::uint8_t> d) {
   return crc;
 }
 
-/// The CRC-32 of positions [from, to) of the CRC's byte stream, which is the
-/// file without its crc field: stream position p is file offset p below
-/// kCrcOffset, p + 4 from there on.
-std::uint32_t crc_of_stream_part(const Mapping& map, int fd, std::uint64_t from, std::uint64_t to, const std::string& name) {
+/// One core's pass: the measured sections, slice by slice in file order, go to
+/// hash(section, bytes); the file's bytes in [crc_from, crc_to) except the crc
+/// field go to a CRC-32 as the walk passes them, each slice right after it was
+/// hashed, while it is still in cache. Returns that CRC (of those bytes only).
+template <typename Hash>
+std::uint32_t hash_and_crc(const Mapping& map, int fd, const std::vector<const Section*>& measured,
+                           std::uint64_t crc_from, std::uint64_t crc_to, const std::string& name, Hash&& hash) {
   std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0, nullptr, 0));
-  auto feed = [&crc](std::span<const std::uint8_t> d) { crc = crc_update(crc, d); };
-  if (from < kCrcOffset) {
-    const std::uint64_t end = std::min<std::uint64_t>(to, kCrcOffset);
-    feed_range(map, fd, from, end - from, name, feed);
-    from = end;
+  std::uint64_t cursor = crc_from;  // the CRC has covered the file up to here
+  auto crc_upto = [&](std::uint64_t end) {
+    end = std::min(end, crc_to);
+    while (cursor < end) {
+      if (cursor >= kCrcOffset && cursor < kHeaderSize) {  // the crc field itself
+        cursor = std::min<std::uint64_t>(kHeaderSize, end);
+        continue;
+      }
+      const std::uint64_t stop = cursor < kCrcOffset ? std::min<std::uint64_t>(end, kCrcOffset) : end;
+      feed_range(map, fd, cursor, stop - cursor, name, [&crc](auto d) { crc = crc_update(crc, d); });
+      cursor = stop;
+    }
+  };
+  // 256 KiB: a slice hashed and then CRC'd stays in this core's L2.
+  constexpr std::uint64_t kSlice = 256u << 10;
+  for (const Section* s : measured) {
+    for (std::uint64_t done = 0; done < s->size; done += kSlice) {
+      const std::uint64_t at = s->data_offset + done, n = std::min(kSlice, s->size - done);
+      crc_upto(at);  // section headers and unmeasured sections before it
+      feed_range(map, fd, at, n, name, [&](auto d) { hash(*s, d); });
+      crc_upto(at + n);
+    }
   }
-  if (from < to) feed_range(map, fd, from + (kHeaderSize - kCrcOffset), to - from, name, feed);
+  crc_upto(crc_to);
   return crc;
 }
 
@@ -188,38 +208,40 @@ void EifImage::check_crc() const {
 
 Measurements EifImage::measure(std::uint32_t* crc_out) const {
   // Two SHA-384 passes are inherent (PCR0 and PCR2 both cover the later
-  // ramdisks), one per core; everything else is kept off their path: the file
-  // is mapped, not copied by pread into each thread's buffer, and the CRC-32 is
-  // split in two halves, one per thread, joined by crc32_combine.
+  // ramdisks), one per core; everything else rides on them: the file is
+  // mapped, not copied by pread into each thread's buffer, and the CRC-32 is
+  // split in two halves of the file, one per thread, each computed slice by
+  // slice right after the slice was hashed (still in cache), joined by
+  // crc32_combine. The reader guarantees the sections lie in file order.
   std::vector<const Section*> measured;
   for (const Section& s : sections_)
     if (s.type == SectionType::kKernel || s.type == SectionType::kCmdline || s.type == SectionType::kRamdisk)
       measured.push_back(&s);
   const Mapping map(fd_.get(), file_size_);
-  const std::uint64_t crc_len = file_size_ - (kHeaderSize - kCrcOffset);
-  const std::uint64_t crc_half = crc_len / 2;
+  const std::uint64_t mid = crc_out ? std::max<std::uint64_t>(kHeaderSize, file_size_ / 2) : 0;
+  const std::uint64_t crc_a_end = crc_out ? mid : 0, crc_b_end = crc_out ? file_size_ : 0;
   auto pcr0_job = std::async(std::launch::async, [&] {
     PcrHasher pcr0;
-    for (const Section* s : measured)
-      feed_range(map, fd_.get(), s->data_offset, s->size, name_, [&](auto d) { pcr0.update(d); });
-    const std::uint32_t crc = crc_out ? crc_of_stream_part(map, fd_.get(), 0, crc_half, name_) : 0;
+    const std::uint32_t crc = hash_and_crc(map, fd_.get(), measured, 0, crc_a_end, name_,
+                                           [&](const Section&, auto d) { pcr0.update(d); });
     return std::make_pair(pcr0.finish(), crc);
   });
   PcrHasher pcr1, pcr2;
-  bool first_ramdisk_done = false;
-  for (const Section* s : measured) {
-    PcrHasher& target = first_ramdisk_done ? pcr2 : pcr1;
-    feed_range(map, fd_.get(), s->data_offset, s->size, name_, [&](auto d) { target.update(d); });
-    if (s->type == SectionType::kRamdisk) first_ramdisk_done = true;
-  }
-  const std::uint32_t crc_b = crc_out ? crc_of_stream_part(map, fd_.get(), crc_half, crc_len, name_) : 0;
+  const Section* first_ramdisk = nullptr;
+  for (const Section* s : measured)
+    if (s->type == SectionType::kRamdisk) {
+      first_ramdisk = s;
+      break;
+    }
+  const std::uint32_t crc_b = hash_and_crc(map, fd_.get(), measured, mid, crc_b_end, name_, [&](const Section& s, auto d) {
+    (first_ramdisk && s.data_offset > first_ramdisk->data_offset ? pcr2 : pcr1).update(d);
+  });
   Measurements m;
   m.pcr1 = pcr1.finish();
   m.pcr2 = pcr2.finish();
   auto [pcr0, crc_a] = pcr0_job.get();
   m.pcr0 = std::move(pcr0);
-  if (crc_out)
-    *crc_out = static_cast<std::uint32_t>(::crc32_combine(crc_a, crc_b, static_cast<z_off_t>(crc_len - crc_half)));
+  if (crc_out) *crc_out = static_cast<std::uint32_t>(::crc32_combine(crc_a, crc_b, static_cast<z_off_t>(file_size_ - mid)));
   return m;
 }
 

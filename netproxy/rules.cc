@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <utility>
 
 #include "base/error.h"
 #include "netproxy/policy.h"
@@ -25,6 +27,11 @@ std::string join(const std::vector<std::uint16_t>& ports) {
 
 std::string RuleSet::iptables_text() const {
   std::string out;
+  for (const auto& argv : routes) {
+    out += "# if this namespace has no default route:";
+    for (const auto& a : argv) out += " " + a;
+    out += "\n";
+  }
   for (const auto& argv : iptables) {
     for (std::size_t i = 0; i < argv.size(); ++i) out += (i ? " " : "") + argv[i];
     out += "\n";
@@ -53,7 +60,14 @@ RuleSet make_rules(const RulesRequest& r) {
       nft += "    meta l4proto tcp redirect to :" + to + "\n";
     };
     egress("iptables", "127.0.0.0/8", v4, nft4, "ip");
-    if (r.ipv6) egress("ip6tables", "::1/128", v6, nft6, "ip6");
+    // `local`: every address is delivered on this host, so connect() reaches
+    // the OUTPUT hook and the redirect (a unicast route through lo does not
+    // work for IPv6, where the kernel turns it into a reject route).
+    out.routes.push_back({"ip", "route", "replace", "local", "default", "dev", "lo"});
+    if (r.ipv6) {
+      egress("ip6tables", "::1/128", v6, nft6, "ip6");
+      out.routes.push_back({"ip", "-6", "route", "replace", "local", "default", "dev", "lo"});
+    }
   }
   std::string nft4_pre, nft6_pre;
   if (r.ingress_port) {
@@ -67,7 +81,10 @@ RuleSet make_rules(const RulesRequest& r) {
     nft6_pre = nft4_pre;
   }
   auto table = [&](const std::string& family, const std::string& output, const std::string& prerouting) {
-    std::string t = "table " + family + " pf_proxy {\n";
+    // Declare, delete, define: one atomic transaction that replaces an earlier
+    // pf_proxy table instead of appending a second copy of its rules.
+    std::string t = "table " + family + " pf_proxy\ndelete table " + family + " pf_proxy\n";
+    t += "table " + family + " pf_proxy {\n";
     if (!output.empty()) t += "  chain output {\n    type nat hook output priority -100; policy accept;\n" + output + "  }\n";
     if (!prerouting.empty())
       t += "  chain prerouting {\n    type nat hook prerouting priority -100; policy accept;\n" + prerouting + "  }\n";
@@ -80,13 +97,14 @@ RuleSet make_rules(const RulesRequest& r) {
 
 namespace {
 
-int run(const std::vector<std::string>& argv, const std::string* stdin_text) {
+int run(const std::vector<std::string>& argv, const std::string* stdin_text, bool quiet = false) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int in[2] = {-1, -1};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  if (quiet) posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   if (stdin_text) {
     if (::pipe2(in, O_CLOEXEC) != 0) throw_errno("create", "pipe");
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
@@ -109,17 +127,78 @@ int run(const std::vector<std::string>& argv, const std::string* stdin_text) {
 
 }  // namespace
 
+bool lists_default_route(const std::string& text, int family) {
+  std::size_t start = 0;
+  bool first = true;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    std::vector<std::string> f;
+    std::size_t i = 0;
+    while (i < line.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      std::size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) f.push_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (family == 4) {
+      // Iface Destination Gateway Flags RefCnt Use Metric Mask …, after a header line.
+      if (std::exchange(first, false) || f.size() < 8) continue;
+      if (f[1] == "00000000" && f[7] == "00000000") return true;
+    } else {
+      // dest dest_prefix_len src src_prefix_len next_hop metric refcnt use flags iface (no header).
+      if (f.size() < 10) continue;
+      // The kernel lists its "unreachable" null route as a default route on lo
+      // with RTF_REJECT (0x0200) set: that one does not count.
+      unsigned long flags = std::strtoul(f[8].c_str(), nullptr, 16);
+      if (f[0] == std::string(32, '0') && f[1] == "00" && (flags & 0x0200) == 0) return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string read_text(const char* path) {
+  std::string out;
+  if (FILE* f = std::fopen(path, "r")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+void run_checked(const std::vector<std::string>& argv) {
+  if (run(argv, nullptr) != 0) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+    throw Error("command failed: " + cmd);
+  }
+}
+
+}  // namespace
+
 void apply_rules(const RuleSet& rules, bool use_nft) {
+  for (const auto& argv : rules.routes) {
+    bool v6 = argv.size() > 1 && argv[1] == "-6";
+    if (!lists_default_route(read_text(v6 ? "/proc/net/ipv6_route" : "/proc/net/route"), v6 ? 6 : 4)) run_checked(argv);
+  }
   if (use_nft) {
     if (run({"nft", "-f", "-"}, &rules.nft) != 0) throw Error("nft -f - failed for the pf_proxy tables");
     return;
   }
   for (const auto& argv : rules.iptables) {
-    if (run(argv, nullptr) != 0) {
-      std::string cmd;
-      for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
-      throw Error("command failed: " + cmd);
-    }
+    // iptables -A appends a second copy: skip a rule `-C` finds already there.
+    std::vector<std::string> check = argv;
+    for (auto& a : check)
+      if (a == "-A") a = "-C";
+    if (run(check, nullptr, true) == 0) continue;
+    run_checked(argv);
   }
 }
 

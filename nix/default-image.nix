@@ -25,6 +25,7 @@ in
     { file = "${modules}/drivers/virtio/virtio_ring.ko"; dest = "/lib/modules/virtio/virtio_ring.ko"; }
     { file = "${modules}/drivers/virtio/virtio_mmio.ko"; dest = "/lib/modules/virtio/virtio_mmio.ko"; }
   ]
+  ++ import ./egress.nix { inherit pkgs system modules; }
   ++ import ./closure.nix { inherit pkgs system; }
   ++ [
     # ef-agent's simulated NSM signs with the committed DEVELOPMENT CA (local mode only)

@@ -3,7 +3,8 @@
 # LocalBackend, the DEFAULT image (built from the committed spec and lock),
 # and pipeline over the attested channel to its ef-agent:
 #   up (compose) → healthy; ra-web-srv reached from the host through -p;
-#   attest = rbuild describe's PCRs; exec output + exit status; cp 64 MiB in
+#   attest = rbuild describe's PCRs; exec output + exit status; transparent
+#   egress to a host server allowed, another denied; secret put; cp 64 MiB in
 #   and out (sha256); logs -f follows a service; wrong PCRs and an unlisted
 #   operator key refused before any request (the agent never sees one);
 #   enclaved restarted → re-attached; QEMU killed → restart policy + event;
@@ -43,6 +44,16 @@ start_enclaved
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 
+# Two servers on the host, at an address that is not the enclave's loopback:
+# egress to ALLOWED passes the host dialer's policy, DENIED does not.
+HOST_IP=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1)
+[ -n "$HOST_IP" ] || fail "the host has no global IPv4 address for the egress servers (ip -4 addr)"
+ALLOWED=$(free_port); DENIED=$(free_port)
+mkdir "$TMP/www" "$TMP/www2"
+echo "egress-marker-$$" > "$TMP/www/marker.txt"
+(cd "$TMP/www" && exec python3 -m http.server --bind "$HOST_IP" "$ALLOWED" > "$TMP/www.log" 2>&1) &
+(cd "$TMP/www2" && exec python3 -m http.server --bind "$HOST_IP" "$DENIED" > "$TMP/www2.log" 2>&1) &
+
 # ---- a bad compose file: file:line:key, nothing started --------------------
 mkdir "$TMP/bad" "$TMP/c"
 printf 'enclaves:\n  web:\n    image: x.eif\n    cpus: many\n' > "$TMP/bad/enclaves.yaml"
@@ -60,6 +71,7 @@ enclaves:
     memory: 512M
     ports: ["127.0.0.1:$PORT:8443"]
     health: {port: 8443, interval: 500ms}
+    egress: {port: 8002, allow: ["$HOST_IP/32:$ALLOWED"]}
     restart: always
 EOF
 t0=$(date +%s.%N)
@@ -89,6 +101,38 @@ rc=0
 out=$("$PIPELINE" exec web -- sh -c 'echo hi; echo err >&2; exit 3' 2>"$TMP/exec.err") || rc=$?
 [ "$out" = hi ] && [ "$rc" = 3 ] && [ "$(cat "$TMP/exec.err")" = err ] || fail "exec: out='$out' rc=$rc err=$(cat "$TMP/exec.err")"
 pass "exec: stdout 'hi', stderr 'err', exit status 3"
+
+# ---- transparent egress through the host's pf-proxy -----------------------------
+# nc in the enclave → nft redirect → pf-proxy transparent :3128 → vsock 3:8002
+# → bridge → the host dialer enclaved started, whose policy allows only ALLOWED.
+# (busybox's static wget crashes in the image, in glibc's static NSS: nc it is.)
+get_inside() {  # PORT: an HTTP/1.0 GET of /marker.txt from HOST_IP:PORT, run in the enclave
+  "$PIPELINE" exec web -- sh -c "printf 'GET /marker.txt HTTP/1.0\r\n\r\n' | nc -w 20 $HOST_IP $1" 2>&1
+}
+egress_diag() {
+  echo "routes: $("$PIPELINE" exec web -- ip route show table all 2>&1)"
+  echo "nft: $("$PIPELINE" exec web -- nft list ruleset 2>&1)"
+  echo "host dialer: $(tail -3 "$STATE"/enclaves/web/pf-proxy.log 2>/dev/null)"
+  echo "enclave pf-proxy: $("$PIPELINE" logs web pf-proxy 2>&1 | tail -5)"
+}
+out=$(get_inside "$ALLOWED") || fail "egress to the allowed server: '$out'; $(egress_diag)"
+grep -q "^egress-marker-$$" <<< "$out" && grep -q "^HTTP/1.0 200" <<< "$out" || fail "egress answered '$out'; $(egress_diag)"
+out=$(get_inside "$DENIED" || true)
+grep -q "HTTP/" <<< "$out" && fail "egress to a port the policy does not allow was answered: $out"
+grep -q "GET" "$TMP/www2.log" && fail "the denied server saw a request: $(cat "$TMP/www2.log")"
+grep -q "GET /marker.txt" "$TMP/www.log" || fail "the allowed server logged no request"
+grep -q "connection denied by policy.*$HOST_IP:$DENIED" "$STATE"/enclaves/web/pf-proxy.log || fail "the host dialer logged no denial"
+pass "transparent egress: nc in the enclave reached $HOST_IP:$ALLOWED through pf-proxy; :$DENIED refused by the host policy"
+
+# ---- secret put ----------------------------------------------------------------
+secret="s3cr3t-$(head -c 12 /dev/urandom | xxd -p)"
+printf '%s' "$secret" | "$PIPELINE" secret put web db-password - > "$TMP/secret.out" 2>&1 || fail "secret put: $(cat "$TMP/secret.out")"
+[ "$("$PIPELINE" exec web -- cat /run/secrets/db-password)" = "$secret" ] || fail "the secret did not arrive intact"
+mode=$("$PIPELINE" exec web -- ls -l /run/secrets/db-password)
+[ "${mode:0:10}" = "-r--------" ] || fail "the secret's mode is not 0400: $mode"
+if grep -rqaF -- "$secret" "$STATE" "$TMP/registry" 2>/dev/null; then fail "the secret is in clear under the host's state directory"; fi
+"$PIPELINE" logs web ef-agent 2>&1 | grep -qF -- "$secret" && fail "the secret is in the agent's log"
+pass "secret put: delivered intact as a 0400 file, in clear neither on the host's disk nor in the agent's log"
 
 # ---- cp 64 MiB in and out -----------------------------------------------------
 head -c 64M /dev/urandom > "$TMP/big"

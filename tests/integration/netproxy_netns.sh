@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Transparent egress across network namespaces:
-#   enclave ns (lo + a dummy default route, iptables REDIRECT of outbound TCP)
+#   enclave ns (lo only; `rules --apply` adds a local default route and the REDIRECT of outbound TCP)
 #     client → pf-proxy transparent 127.0.0.1:3128 ──unix socket (vsock stand-in)──▶
 #   host ns: pf-proxy dialer (policy) ── veth ──▶ internet ns: servers on 10.99.0.2/.3 and fd99::2
 # Checks: original destination honoured (address and port, IPv4 and IPv6), the
@@ -46,14 +46,8 @@ mkns() {
 
 mkns enc; mkns host; mkns net
 for ns in "$enc" "$host" "$net"; do nsenter -t "$ns" -n ip link set lo up; done
-# The enclave has no network: only a dead-end veth as default route so connect() gets as far as netfilter.
-nsenter -t "$enc" -n ip link add d0 type veth peer name d1
-nsenter -t "$enc" -n ip link set d1 up
-nsenter -t "$enc" -n ip addr add 10.200.0.1/24 dev d0
-nsenter -t "$enc" -n ip link set d0 up
-nsenter -t "$enc" -n ip route add default dev d0
-nsenter -t "$enc" -n ip -6 addr add fd00:200::1/64 dev d0 nodad
-nsenter -t "$enc" -n ip -6 route add default dev d0
+# The enclave has no network but lo, as in a Nitro enclave: `rules --apply`
+# must add the routes that let connect() get as far as netfilter.
 # host ⇄ internet
 ip link add "$tag-h" netns "$host" type veth peer name "$tag-n" netns "$net"
 nsenter -t "$host" -n ip addr add 10.99.0.1/24 dev "$tag-h"
@@ -98,6 +92,16 @@ forwards:
 YAML
 nsenter -t "$enc" -n "$proxy" run --config "$dir/enclave.yaml" > "$dir/enclave.log" 2>&1 & pids+=($!)
 nsenter -t "$enc" -n "$proxy" rules --egress-port 3128 $nft_flag --apply
+# Applying again (a restarted service) changes nothing.
+nsenter -t "$enc" -n "$proxy" rules --egress-port 3128 $nft_flag --apply
+routes=$(nsenter -t "$enc" -n ip route show table all)
+grep -q '^local default dev lo' <<< "$routes" || fail "no local default route after --apply: $routes"
+if [ "$firewall" = nft ]; then
+  n=$(nsenter -t "$enc" -n nft list ruleset | grep -c 'redirect to :3128')
+else
+  n=$( (nsenter -t "$enc" -n iptables -t nat -S OUTPUT; nsenter -t "$enc" -n ip6tables -t nat -S OUTPUT) | grep -c 'REDIRECT')
+fi
+[ "$n" = 2 ] || fail "after two --apply: $n redirect rules, want one a family"
 
 for i in $(seq 50); do
   [ -S "$dir/egress.sock" ] && nsenter -t "$enc" -n "$proxy" rules --egress-port 3128 >/dev/null && \

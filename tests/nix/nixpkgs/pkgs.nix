@@ -80,6 +80,21 @@ rec {
     debs = [ "libc6" "libc6-dev" ];
     copy = copyLibs [ "libc.so.6" (if system == "aarch64-linux" then "ld-linux-aarch64.so.1" else "ld-linux-x86-64.so.2") ];
   };
+  # nft and its libraries (transparent egress in the default image)
+  nftables = debian {
+    pname = "nftables";
+    debs = [ "nftables" "libnftables1" ];
+    copy = "cp -L /usr/sbin/nft $out/bin/nft\n" + copyLibs [ "libnftables.so.1" ];
+  };
+  libnftnl = debian { pname = "libnftnl"; debs = [ "libnftnl11" ]; copy = copyLibs [ "libnftnl.so.11" ]; };
+  libmnl = debian { pname = "libmnl"; debs = [ "libmnl0" ]; copy = copyLibs [ "libmnl.so.0" ]; };
+  iptables = debian { pname = "iptables"; debs = [ "libxtables12" ]; copy = copyLibs [ "libxtables.so.12" ]; };
+  jansson = debian { pname = "jansson"; debs = [ "libjansson4" ]; copy = copyLibs [ "libjansson.so.4" ]; };
+  gmp = debian { pname = "gmp"; debs = [ "libgmp10" ]; copy = copyLibs [ "libgmp.so.10" ]; };
+  libedit = debian { pname = "libedit"; debs = [ "libedit2" ]; copy = copyLibs [ "libedit.so.2" ]; };
+  ncurses = debian { pname = "ncurses"; debs = [ "libtinfo6" ]; copy = copyLibs [ "libtinfo.so.6" ]; };
+  libbsd = debian { pname = "libbsd"; debs = [ "libbsd0" ]; copy = copyLibs [ "libbsd.so.0" ]; };
+  libmd = debian { pname = "libmd"; debs = [ "libmd0" ]; copy = copyLibs [ "libmd.so.0" ]; };
   busybox = debian {
     pname = "busybox";
     debs = [ "busybox-static" ];
@@ -88,7 +103,7 @@ rec {
 
   # The kernel as nixpkgs lays it out: $out/bzImage (Image on aarch64) and
   # $out/lib/modules/RELEASE/kernel/…; the release comes from host.json.
-  # Only the vsock and virtio module trees are copied (what images here load).
+  # Only the modules images here load are copied (vsock, virtio, netfilter NAT).
   linuxPackages_6_1 = {
     kernel = debian {
       pname = "linux";
@@ -101,6 +116,14 @@ rec {
         mkdir -p $out/$m/net $out/$m/drivers
         cp -rL /$m/net/vmw_vsock $out/$m/net/
         cp -rL /$m/drivers/virtio $out/$m/drivers/
+        # and netfilter's NAT for transparent egress
+        mkdir -p $out/$m/net/netfilter $out/$m/net/ipv4/netfilter $out/$m/net/ipv6/netfilter $out/$m/lib
+        for f in nfnetlink nf_conntrack nf_nat nf_tables nft_chain_nat nft_redir; do
+          cp -L /$m/net/netfilter/$f.ko $out/$m/net/netfilter/
+        done
+        cp -L /$m/net/ipv4/netfilter/nf_defrag_ipv4.ko $out/$m/net/ipv4/netfilter/
+        cp -L /$m/net/ipv6/netfilter/nf_defrag_ipv6.ko $out/$m/net/ipv6/netfilter/
+        cp -L /$m/lib/libcrc32c.ko $out/$m/lib/
       '';
     };
   };
