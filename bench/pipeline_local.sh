@@ -5,7 +5,7 @@
 #      transport: host pf-peer blast → host pf-proxy (tcp → hvsock:) → the
 #      bridge → a pf-peer sink in the guest (copied in and started by
 #      `pipeline exec`). Both ride on ef-vsock-bridge. Ratio = cp / pf-proxy.
-#   2. exec round trip: `pipeline exec ENCLAVE -- true`, whole command (connect,
+#   2. exec round trip: `pipeline exec ENCLAVE -- echo -n` (the image has no `true` applet), whole command (connect,
 #      TLS 1.3 + attestation check + operator auth, exec, exit status), p50/p99.
 #   3. boot to healthy (`pipeline run --wait`, health = ra-web-srv's vsock 8443
 #      accepting through the bridge) against a bare boot of the same image
@@ -57,7 +57,7 @@ echo "boot: bare (ef-local launch → vsock 8443 accepts) ${bare} s; pipeline ru
 # ---- 2. exec round trip -----------------------------------------------------
 : > "$work/rt"
 for _ in $(seq "$runs"); do
-  t0=$(now); "$P" exec bench -- true; t1=$(now); calc "($t1-$t0)*1000" >> "$work/rt"
+  t0=$(now); "$P" exec bench -- echo -n; t1=$(now); calc "($t1-$t0)*1000" >> "$work/rt"
 done
 python3 - "$work/rt" <<'PY'
 import sys
@@ -69,7 +69,9 @@ PY
 # ---- 1. cp vs pf-proxy over the same bridge -----------------------------------
 head -c "${mib}M" /dev/urandom > "$work/blob"
 "$P" cp "$peer" bench:/tmp/pf-peer
-"$P" exec bench -- sh -c 'chmod +x /tmp/pf-peer; (/tmp/pf-peer sink vsock:any:5100 </dev/null >/dev/null 2>&1 &)'
+# (setsid, and time to reach it: ef-agent kills what an exec leaves in its
+# process group when the exec ends)
+"$P" exec bench -- sh -c 'chmod +x /tmp/pf-peer; busybox setsid /tmp/pf-peer sink vsock:any:5100 </dev/null >/tmp/sink.log 2>&1 & sleep 1'
 t0=$(now); "$P" cp "$work/blob" bench:/tmp/blob; t1=$(now)
 cp_s=$(calc "$t1-$t0")
 "$P" exec bench -- rm -f /tmp/blob
@@ -84,7 +86,14 @@ forwards:
 EOF
 "$build/netproxy/pf-proxy" run --config "$work/pf.yaml" > "$work/pf.log" 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+# The sink starts in the background of an exec that has returned: wait until
+# the guest port accepts through the bridge.
+for _ in $(seq 100); do
+  [ "$(printf 'CONNECT 5100\n' | socat -T 2 - "UNIX-CONNECT:$uds" 2>/dev/null | head -c 3)" = "OK " ] && break
+  sleep 0.2
+done
 out=$("$peer" blast "tcp:127.0.0.1:$port" --bytes $((mib << 20)) --streams 1)
+case $out in *failures=0*) ;; *) echo "blast failed: $out; pf-proxy: $(tail -3 "$work/pf.log"); guest: $("$P" exec bench -- ps 2>&1 | grep pf-peer)" >&2; exit 1;; esac
 pf_s=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
 echo "throughput ($mib MiB host → enclave): pipeline cp $(calc "round($mib/$cp_s,1)") MiB/s (whole command, $(calc "round($cp_s,2)") s);" \
      "pf-proxy over the same bridge $(calc "round($mib/$pf_s,1)") MiB/s ($out); ratio $(calc "round($pf_s/$cp_s,2)")"
