@@ -105,7 +105,7 @@ pass "exec: stdout 'hi', stderr 'err', exit status 3"
 # ---- transparent egress through the host's pf-proxy -----------------------------
 # nc in the enclave → nft redirect → pf-proxy transparent :3128 → vsock 3:8002
 # → bridge → the host dialer enclaved started, whose policy allows only ALLOWED.
-# (busybox's static wget crashes in the image, in glibc's static NSS: nc it is.)
+# (nc -w, not wget: Debian's busybox 1.35 wget segfaults when given -T, on any host.)
 get_inside() {  # PORT: an HTTP/1.0 GET of /marker.txt from HOST_IP:PORT, run in the enclave
   "$PIPELINE" exec web -- sh -c "printf 'GET /marker.txt HTTP/1.0\r\n\r\n' | nc -w 20 $HOST_IP $1" 2>&1
 }
