@@ -19,6 +19,20 @@ git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 || fail "$SRC is not a git che
 [ "$(cd "$BUILD" && pwd)" = "$(cd "$SRC" && pwd)/build" ] ||
   fail "specs/default.yaml takes the runtimes from ../build: run this test from the build dir $SRC/build"
 
+# The flake as users name it: the git checkout (tracked files only). In a
+# chroot, Nix 2.8 run as root cannot read a git flake: it unshares a mount
+# namespace at start and setns()es back to the saved one before running git,
+# which also resets the root directory to the namespace's root, outside the
+# chroot ("cannot change to '/root/project'"). There, the same tracked files
+# are given as a path: flake instead (same contents, same store paths).
+FLAKE="$SRC"
+if [ -r /proc/1/root/. ] && [ "$(stat -Lc %d:%i /)" != "$(stat -Lc %d:%i /proc/1/root/.)" ]; then
+  mkdir "$TMP/flake-src"
+  git -C "$SRC" ls-files -z | (cd "$SRC" && tar --null -T - -c) | tar -x -C "$TMP/flake-src"
+  FLAKE="path:$TMP/flake-src"
+  echo "in a chroot: the flake is evaluated as $FLAKE (the tracked files of $SRC)"
+fi
+
 standin="$TMP/nixpkgs"
 "$SRC/tests/nix/make-standin" "$standin"
 nixf() {
@@ -30,11 +44,11 @@ narhash=$(nixf flake metadata --json "path:$standin" | jq -r .locked.narHash)
 
 # 1. nix build .#eif and .#rbuild
 start=$(date +%s)
-nixf build "$SRC#eif" "${over[@]}" -o "$TMP/eif" -L >"$TMP/nix-build.log" 2>&1 ||
+nixf build "$FLAKE#eif" "${over[@]}" -o "$TMP/eif" -L >"$TMP/nix-build.log" 2>&1 ||
   { tail -40 "$TMP/nix-build.log" >&2; fail "nix build .#eif failed (log above)"; }
 echo "nix build .#eif: $(( $(date +%s) - start )) s"
 for f in image.eif pcrs.json provenance.json lock.json; do [ -s "$TMP/eif/$f" ] || fail ".#eif has no $f"; done
-nixf build "$SRC#rbuild" "${over[@]}" -o "$TMP/rbuild" || fail "nix build .#rbuild failed"
+nixf build "$FLAKE#rbuild" "${over[@]}" -o "$TMP/rbuild" || fail "nix build .#rbuild failed"
 "$TMP/rbuild/bin/rbuild" describe "$TMP/eif/image.eif" > "$TMP/describe.json" || fail "Nix-built rbuild cannot describe the image"
 pass "nix build .#eif and .#rbuild"
 
@@ -83,17 +97,17 @@ pass "Nix lock: store paths with the committed lock's sha256s; lock and provenan
 pass "rbuild verify holds for the Nix-built image and its provenance"
 
 # 5. nix flake check: golden PCR0/1/2, two builds bit-identical, every output evaluates
-nixf flake check "$SRC" "${over[@]}" -L >"$TMP/check.log" 2>&1 ||
+nixf flake check "$FLAKE" "${over[@]}" -L >"$TMP/check.log" 2>&1 ||
   { tail -30 "$TMP/check.log" >&2; fail "nix flake check failed (log above)"; }
 pass "nix flake check"
 # ... and it does fail when the golden PCRs do not match
 cp -r "$standin" "$TMP/other" && echo '{"kernelRelease": "'"$(jq -r .kernelRelease "$standin/host.json")"'", "note": "x"}' > "$TMP/other/host.json"
-expect_fail "no golden PCRs" nixf build "$SRC#checks.x86_64-linux.pcrs" --no-write-lock-file --override-input nixpkgs "path:$TMP/other" -L
+expect_fail "no golden PCRs" nixf build "$FLAKE#checks.x86_64-linux.pcrs" --no-write-lock-file --override-input nixpkgs "path:$TMP/other" -L
 pass "the PCR check fails for a nixpkgs without golden PCRs"
 
 # 6. a lib.buildEif example: a user's flake with its own app
 cp -r "$SRC/tests/nix/example" "$TMP/example"
-nixf build "path:$TMP/example" --no-write-lock-file --override-input enclave-framework "$SRC" \
+nixf build "path:$TMP/example" --no-write-lock-file --override-input enclave-framework "$FLAKE" \
   --override-input enclave-framework/nixpkgs "path:$standin" -o "$TMP/hello" -L >"$TMP/example.log" 2>&1 ||
   { tail -30 "$TMP/example.log" >&2; fail "the lib.buildEif example did not build"; }
 "$RBUILD" extract "$TMP/hello/image.eif" "$TMP/hx" >/dev/null
