@@ -19,6 +19,12 @@ git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 || fail "$SRC is not a git che
 [ "$(cd "$BUILD" && pwd)" = "$(cd "$SRC" && pwd)/build" ] ||
   fail "specs/default.yaml takes the runtimes from ../build: run this test from the build dir $SRC/build"
 
+standin="$TMP/nixpkgs"
+"$SRC/tests/nix/make-standin" "$standin"
+nixf() {
+  nix --extra-experimental-features 'nix-command flakes' --option substituters '' --option sandbox false \
+    --option build-users-group '' --option cores 2 --max-jobs 1 "$@"
+}
 # The flake as users name it: the git checkout (tracked files only). In a
 # chroot, Nix 2.8 run as root cannot read a git flake: it unshares a mount
 # namespace at start and setns()es back to the saved one before running git,
@@ -26,19 +32,15 @@ git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1 || fail "$SRC is not a git che
 # chroot ("cannot change to '/root/project'"). There, the same tracked files
 # are given as a path: flake instead (same contents, same store paths).
 FLAKE="$SRC"
-if [ -r /proc/1/root/. ] && [ "$(stat -Lc %d:%i /)" != "$(stat -Lc %d:%i /proc/1/root/.)" ]; then
+if ! nixf flake metadata "$SRC" >/dev/null 2>"$TMP/metadata.err"; then
+  grep -q "cannot change to '$SRC'" "$TMP/metadata.err" ||
+    { cat "$TMP/metadata.err" >&2; fail "nix flake metadata $SRC failed"; }
   mkdir "$TMP/flake-src"
   git -C "$SRC" ls-files -z | (cd "$SRC" && tar --null -T - -c) | tar -x -C "$TMP/flake-src"
   FLAKE="path:$TMP/flake-src"
   echo "in a chroot: the flake is evaluated as $FLAKE (the tracked files of $SRC)"
 fi
 
-standin="$TMP/nixpkgs"
-"$SRC/tests/nix/make-standin" "$standin"
-nixf() {
-  nix --extra-experimental-features 'nix-command flakes' --option substituters '' --option sandbox false \
-    --option build-users-group '' --option cores 2 --max-jobs 1 "$@"
-}
 over=(--no-write-lock-file --override-input nixpkgs "path:$standin")
 narhash=$(nixf flake metadata --json "path:$standin" | jq -r .locked.narHash)
 
