@@ -4,6 +4,7 @@
 // send a random payload, half-close, and check what comes back (sha256).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -50,6 +51,16 @@ std::string send_and_read(const SockAddr& target, const std::string& data, bool*
 
 /// Open fds of this process.
 std::size_t count_open_fds();
+
+/// Polls `cond` every 10 ms for up to 5 s; its last answer.
+template <typename F>
+bool eventually(F cond) {
+  for (int i = 0; i < 500; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
 
 /// A unique path for a unix socket in the temp dir.
 std::string temp_socket(const std::string& tag);

@@ -77,14 +77,6 @@ Config tcp_to_hvsock(const std::string& path, std::uint32_t port) {
   return c;
 }
 
-template <typename F>
-bool eventually(F cond) {
-  for (int i = 0; i < 500; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
 
 }  // namespace
 

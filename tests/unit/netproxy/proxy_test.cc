@@ -46,15 +46,6 @@ std::vector<std::uint64_t> random_sizes(std::size_t n, std::uint64_t max, unsign
   return sizes;
 }
 
-// Polls `cond` for up to 5 s.
-template <typename F>
-bool eventually(F cond) {
-  for (int i = 0; i < 500; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
 
 }  // namespace
 
