@@ -21,6 +21,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "builder/eif_reader.h"
+#include "engine/init_control.h"
 #include "engine/local/process.h"
 #include "engine/local/qmp.h"
 
@@ -316,11 +317,7 @@ void LocalBackend::terminate(const EnclaveHandle& h, std::chrono::milliseconds g
     bool asked = false;
     if (options_.init_control_port) {
       try {
-        UniqueFd fd = connect(h, options_.init_control_port);
-        send_all(fd.get(), "{\"cmd\":\"shutdown\"}\n", "init control");
-        char reply[256];
-        pollfd pfd{fd.get(), POLLIN, 0};
-        asked = ::poll(&pfd, 1, 2000) == 1 && ::read(fd.get(), reply, sizeof reply) > 0;
+        asked = ask_init_to_shut_down(connect(h, options_.init_control_port), 2000ms);
       } catch (const Error& e) {
         log::info("init control port unavailable; using the ACPI power button", {{"error", e.what()}});
       }

@@ -3,9 +3,13 @@
 #include <linux/vm_sockets.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include "base/error.h"
+#include "base/log.h"
+#include "engine/init_control.h"
 #include "engine/nitro/allocator.h"
 
 namespace ef::engine::nitro {
@@ -64,8 +68,9 @@ EnclaveHandle parse_run(const std::string& text) {
   return h;
 }
 
-NitroBackend::NitroBackend(std::unique_ptr<CommandRunner> runner, std::string nitro_cli, std::filesystem::path root)
-    : runner_(std::move(runner)), cli_(std::move(nitro_cli)), root_(std::move(root)) {}
+NitroBackend::NitroBackend(std::unique_ptr<CommandRunner> runner, std::string nitro_cli, std::filesystem::path root,
+                           NitroOptions options)
+    : runner_(std::move(runner)), cli_(std::move(nitro_cli)), root_(std::move(root)), options_(std::move(options)) {}
 
 nlohmann::json NitroBackend::run_json(const std::vector<std::string>& args, const std::string& what) {
   std::vector<std::string> argv = {cli_};
@@ -114,15 +119,40 @@ EnclaveStatus NitroBackend::status(const EnclaveHandle& h) {
   return EnclaveStatus::exited;
 }
 
-void NitroBackend::terminate(const EnclaveHandle& h, std::chrono::milliseconds) {
-  // nitro-cli has no orderly shutdown: terminate is immediate, so grace is unused.
+void NitroBackend::terminate(const EnclaveHandle& h, std::chrono::milliseconds grace) {
   if (status(h) == EnclaveStatus::exited) return;
-  auto j = run_json({"terminate-enclave", "--enclave-id", h.id}, "terminate-enclave");
+  bool asked = false;
+  if (options_.init_control_port && grace.count() > 0) {
+    try {
+      asked = ask_init_to_shut_down(connect(h, options_.init_control_port),
+                                    std::min<std::chrono::milliseconds>(grace, std::chrono::seconds(2)));
+    } catch (const Error& e) {
+      log::info("init control port unavailable; terminating at once", {{"enclave", h.id}, {"error", e.what()}});
+    }
+  }
+  if (asked) {
+    const auto end = std::chrono::steady_clock::now() + grace;
+    while (std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(options_.poll_interval);
+      if (status(h) == EnclaveStatus::exited) return;
+    }
+    log::warn("enclave did not power off in time; terminating it",
+              {{"enclave", h.id}, {"grace_ms", std::to_string(grace.count())}});
+  }
+  nlohmann::json j;
+  try {
+    j = run_json({"terminate-enclave", "--enclave-id", h.id}, "terminate-enclave");
+  } catch (const Error&) {
+    // It may have powered off between the last describe and this call.
+    if (status(h) == EnclaveStatus::exited) return;
+    throw;
+  }
   if (!field<bool>(j, "Terminated", "terminate-enclave"))
     throw Error("nitro-cli terminate-enclave: enclave " + h.id + " reports Terminated: false");
 }
 
 UniqueFd NitroBackend::connect(const EnclaveHandle& h, std::uint32_t port) {
+  if (options_.dial) return options_.dial(h.cid, port);
   UniqueFd fd(socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno("create vsock socket for enclave", h.id);
   sockaddr_vm addr{};

@@ -2,9 +2,14 @@
 // nitro-cli 1.5's src/common/json_output.rs serialises it) and a fake /sys.
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <deque>
 #include <fstream>
+#include <thread>
 
+#include "base/error.h"
 #include "engine/nitro/allocator.h"
 #include "engine/nitro/nitro_backend.h"
 #include "helpers.h"
@@ -79,7 +84,9 @@ TEST_CASE("nitro-cli run/describe/terminate: exact argv and real JSON shapes") {
   auto runner = std::make_unique<FakeRunner>();
   runner->calls = &calls;
   runner->answers = &answers;
-  NitroBackend b(std::move(runner), "/usr/bin/nitro-cli", root);
+  NitroOptions no_init;  // an image whose init control port does not answer: terminate at once
+  no_init.dial = [](std::uint32_t, std::uint32_t) -> ef::UniqueFd { throw ef::Error("connection refused"); };
+  NitroBackend b(std::move(runner), "/usr/bin/nitro-cli", root, no_init);
   LaunchRequest req;
   req.name = "web";
   req.eif = "/images/web.eif";
@@ -104,6 +111,112 @@ TEST_CASE("nitro-cli run/describe/terminate: exact argv and real JSON shapes") {
   CHECK(b.host_listen_endpoint(h, 8002) == "vsock:any:8002");
   CHECK(b.connect_endpoint(h, 443) == "vsock:16:443");
   std::filesystem::remove_all(root);
+}
+
+namespace {
+
+/// nitro-cli whose describe-enclaves lists the enclave for the first
+/// `running_describes` calls and then nothing (it has powered off).
+struct PoweringOffRunner : CommandRunner {
+  std::vector<std::vector<std::string>>* calls;
+  int running_describes = 0;
+  CommandResult run(const std::vector<std::string>& argv) override {
+    calls->push_back(argv);
+    if (argv.at(1) == "terminate-enclave")
+      return {0, R"({"EnclaveName":"web","EnclaveID":"i-05f6ed443aEXAMPLE-enc173dfe3eEXAMPLE","Terminated":true})", ""};
+    if (running_describes > 0) {
+      --running_describes;
+      return {0, kDescribeRunning, ""};
+    }
+    return {0, "[]", ""};
+  }
+};
+
+/// An enclave's init control port: records what the host sent on it and
+/// answers each line with `reply` (empty: closes without answering).
+struct FakeInitPort {
+  std::string received, reply;
+  std::vector<std::thread> threads;
+  std::vector<std::uint32_t> dialed;
+  VsockDialer dialer() {
+    return [this](std::uint32_t cid, std::uint32_t port) {
+      dialed.push_back(cid);
+      dialed.push_back(port);
+      int sv[2];
+      REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+      threads.emplace_back([this, fd = sv[1]] {
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) received.assign(buf, static_cast<std::size_t>(n));
+        if (!reply.empty()) (void)!write(fd, reply.data(), reply.size());
+        close(fd);
+      });
+      return ef::UniqueFd(sv[0]);
+    };
+  }
+  ~FakeInitPort() {
+    for (auto& t : threads) t.join();
+  }
+};
+
+EnclaveHandle web_handle() { return parse_run(kRun); }
+
+}  // namespace
+
+TEST_CASE("nitro stop: init is asked to power off and the enclave is left to go") {
+  std::vector<std::vector<std::string>> calls;
+  FakeInitPort init;
+  init.reply = "{\"ok\":true}\n";
+  auto runner = std::make_unique<PoweringOffRunner>();
+  runner->calls = &calls;
+  runner->running_describes = 3;  // the terminate's own check, then two polls
+  NitroOptions o;
+  o.poll_interval = std::chrono::milliseconds(10);
+  o.dial = init.dialer();
+  NitroBackend b(std::move(runner), "nitro-cli", "/", o);
+  b.terminate(web_handle(), std::chrono::seconds(5));
+  CHECK(init.dialed == std::vector<std::uint32_t>{16, 9001});
+  CHECK(init.received == "{\"cmd\":\"shutdown\"}\n");
+  // describe ×4 (running, running, running, gone); never terminate-enclave.
+  REQUIRE(calls.size() == 4);
+  for (const auto& c : calls) CHECK(c == std::vector<std::string>{"nitro-cli", "describe-enclaves"});
+}
+
+TEST_CASE("nitro stop: an enclave still running after the grace is terminated") {
+  std::vector<std::vector<std::string>> calls;
+  FakeInitPort init;
+  init.reply = "{\"ok\":true}\n";
+  auto runner = std::make_unique<PoweringOffRunner>();
+  runner->calls = &calls;
+  runner->running_describes = 1000;
+  NitroOptions o;
+  o.poll_interval = std::chrono::milliseconds(20);
+  o.dial = init.dialer();
+  NitroBackend b(std::move(runner), "nitro-cli", "/", o);
+  auto t0 = std::chrono::steady_clock::now();
+  b.terminate(web_handle(), std::chrono::milliseconds(300));
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
+  REQUIRE(calls.size() >= 3);
+  CHECK(calls.back() == std::vector<std::string>{"nitro-cli", "terminate-enclave", "--enclave-id",
+                                                 "i-05f6ed443aEXAMPLE-enc173dfe3eEXAMPLE"});
+}
+
+TEST_CASE("nitro stop: init that refuses, or answers nothing, means terminate at once") {
+  for (std::string reply : {std::string("{\"ok\":false,\"error\":\"the system is shutting down\"}\n"), std::string()}) {
+    std::vector<std::vector<std::string>> calls;
+    FakeInitPort init;
+    init.reply = reply;
+    auto runner = std::make_unique<PoweringOffRunner>();
+    runner->calls = &calls;
+    runner->running_describes = 1000;
+    NitroOptions o;
+    o.dial = init.dialer();
+    NitroBackend b(std::move(runner), "nitro-cli", "/", o);
+    b.terminate(web_handle(), std::chrono::seconds(30));
+    REQUIRE(calls.size() == 2);  // describe, then terminate-enclave: no wait for a power-off nobody promised
+    CHECK(calls[1].at(1) == "terminate-enclave");
+    CHECK(init.received == "{\"cmd\":\"shutdown\"}\n");
+  }
 }
 
 TEST_CASE("nitro-cli failures and malformed JSON are named") {
