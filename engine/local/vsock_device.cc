@@ -48,7 +48,10 @@ struct VsockDevice::Conn {
   std::size_t pending_bytes() const { return pending.size() - pending_off; }
 };
 
-std::size_t scatter(const std::vector<Segment>& segs, std::size_t offset, const std::uint8_t* data, std::size_t len) {
+/// Calls `run(ptr, n)` for each piece of segs[offset, offset+len), in order;
+/// returns how many bytes the segments held of that range.
+template <typename Run>
+std::size_t for_each_run(const std::vector<Segment>& segs, std::size_t offset, std::size_t len, Run run) {
   std::size_t done = 0;
   for (const Segment& s : segs) {
     if (done == len) break;
@@ -57,44 +60,24 @@ std::size_t scatter(const std::vector<Segment>& segs, std::size_t offset, const 
       continue;
     }
     std::size_t n = std::min<std::size_t>(s.len - offset, len - done);
-    std::memcpy(s.data + offset, data + done, n);
+    run(s.data + offset, done, n);
     done += n;
     offset = 0;
   }
   return done;
 }
 
+std::size_t scatter(const std::vector<Segment>& segs, std::size_t offset, const std::uint8_t* data, std::size_t len) {
+  return for_each_run(segs, offset, len, [&](std::uint8_t* p, std::size_t at, std::size_t n) { std::memcpy(p, data + at, n); });
+}
+
 std::size_t gather(const std::vector<Segment>& segs, std::size_t offset, std::uint8_t* out, std::size_t len) {
-  std::size_t done = 0;
-  for (const Segment& s : segs) {
-    if (done == len) break;
-    if (offset >= s.len) {
-      offset -= s.len;
-      continue;
-    }
-    std::size_t n = std::min<std::size_t>(s.len - offset, len - done);
-    std::memcpy(out + done, s.data + offset, n);
-    done += n;
-    offset = 0;
-  }
-  return done;
+  return for_each_run(segs, offset, len, [&](std::uint8_t* p, std::size_t at, std::size_t n) { std::memcpy(out + at, p, n); });
 }
 
 std::size_t segment_iovecs(const std::vector<Segment>& segs, std::size_t offset, std::size_t len,
                            std::vector<iovec>& out) {
-  std::size_t done = 0;
-  for (const Segment& s : segs) {
-    if (done == len) break;
-    if (offset >= s.len) {
-      offset -= s.len;
-      continue;
-    }
-    std::size_t n = std::min<std::size_t>(s.len - offset, len - done);
-    out.push_back({s.data + offset, n});
-    done += n;
-    offset = 0;
-  }
-  return done;
+  return for_each_run(segs, offset, len, [&](std::uint8_t* p, std::size_t, std::size_t n) { out.push_back({p, n}); });
 }
 
 VsockDevice::VsockDevice(EventLoop& loop, const GuestMemory& mem, Virtqueue& rx, Virtqueue& tx,
