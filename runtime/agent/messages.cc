@@ -187,44 +187,45 @@ void validate_secret_name(std::string_view name) {
   }
 }
 
-Bytes encode_secret_put(const SecretPut& s) {
+namespace {
+
+/// SECRET_PUT and LOG share a layout: u16 length, that many bytes of name, the rest.
+template <typename Rest>
+Bytes encode_named(std::string_view name, const Rest& rest) {
   Bytes out;
-  put_u16(out, s.name.size());
-  put(out, s.name);
-  put(out, s.value);
+  put_u16(out, name.size());
+  put(out, name);
+  put(out, rest);
   return out;
 }
 
+std::pair<std::string, Bytes> decode_named(std::span<const std::uint8_t> p, std::string_view frame,
+                                           std::string_view name_field) {
+  Reader r{p, std::string(frame)};
+  const std::string length_field = std::string(name_field) + " length";
+  Bytes n = r.bytes(r.u16(length_field), name_field);
+  return {std::string(n.begin(), n.end()), r.rest()};
+}
+
+}  // namespace
+
+Bytes encode_secret_put(const SecretPut& s) { return encode_named(s.name, s.value); }
+
 SecretPut decode_secret_put(std::span<const std::uint8_t> p) {
-  Reader r{p, "SECRET_PUT"};
-  SecretPut s;
-  Bytes n = r.bytes(r.u16("name length"), "name");
-  s.name.assign(n.begin(), n.end());
+  auto [name, value] = decode_named(p, "SECRET_PUT", "name");
   try {
-    validate_secret_name(s.name);
+    validate_secret_name(name);
   } catch (const Error& e) {
     throw FormatError("SECRET_PUT", 2, e.what());
   }
-  s.value = r.rest();
-  return s;
+  return {std::move(name), std::move(value)};
 }
 
-Bytes encode_log(const LogChunk& l) {
-  Bytes out;
-  put_u16(out, l.service.size());
-  put(out, l.service);
-  put(out, l.lines);
-  return out;
-}
+Bytes encode_log(const LogChunk& l) { return encode_named(l.service, l.lines); }
 
 LogChunk decode_log(std::span<const std::uint8_t> p) {
-  Reader r{p, "LOG"};
-  LogChunk l;
-  Bytes s = r.bytes(r.u16("service length"), "service");
-  l.service.assign(s.begin(), s.end());
-  Bytes rest = r.rest();
-  l.lines.assign(rest.begin(), rest.end());
-  return l;
+  auto [service, lines] = decode_named(p, "LOG", "service");
+  return {std::move(service), std::string(lines.begin(), lines.end())};
 }
 
 Bytes encode_exit(std::int32_t status) {
