@@ -8,6 +8,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/json_integer.h"
 #include "base/file.h"
 
 namespace ef::rootfs {
@@ -78,12 +79,12 @@ std::optional<LayerEntry> entry_from_json(const json& j, const ContentCache& cac
   LayerEntry e;
   e.kind = kind_from_key(j.at("type").get<std::string>());
   e.path = normalize_path(get_name(j, "path"));
-  e.mode = j.at("mode").get<std::uint32_t>() & 07777;
+  e.mode = json_integer<std::uint32_t>(j.at("mode"), "cache entry mode") & 07777;
   if (j.contains("target") || j.contains("target_hex")) e.target = get_name(j, "target");
-  if (j.contains("major")) e.rdev_major = j.at("major").get<std::uint32_t>();
-  if (j.contains("minor")) e.rdev_minor = j.at("minor").get<std::uint32_t>();
+  if (j.contains("major")) e.rdev_major = json_integer<std::uint32_t>(j.at("major"), "cache entry major");
+  if (j.contains("minor")) e.rdev_minor = json_integer<std::uint32_t>(j.at("minor"), "cache entry minor");
   if (e.kind == LayerEntry::Kind::kFile) {
-    std::uint64_t size = j.at("size").get<std::uint64_t>();
+    std::uint64_t size = json_integer<std::uint64_t>(j.at("size"), "cache entry size");
     if (size == 0) {
       e.content = FsContent::inline_bytes({});
     } else {
@@ -158,7 +159,7 @@ std::optional<std::vector<LayerEntry>> ContentCache::load_layer(std::string_view
   if (!std::filesystem::exists(p, ec)) return std::nullopt;
   try {
     json j = json::parse(read_text_file(p));
-    if (j.at("version").get<int>() != kManifestVersion) return std::nullopt;
+    if (json_integer<int>(j.at("version"), "cache manifest version") != kManifestVersion) return std::nullopt;
     if (j.at("layer_sha256").get<std::string>() != layer_sha256) return std::nullopt;
     std::vector<LayerEntry> entries;
     for (const json& je : j.at("entries")) {

@@ -4,6 +4,7 @@
 
 #include "base/atomic_file.h"
 #include "base/file.h"
+#include "base/json_integer.h"
 
 namespace ef::build {
 namespace fs = std::filesystem;
@@ -18,8 +19,9 @@ DigestCache::DigestCache(fs::path file) : file_(std::move(file)) {
   try {
     nlohmann::json j = nlohmann::json::parse(read_text_file(file_));
     for (auto& [path, e] : j.at("files").items())
-      entries_[path] = Entry{e.at(0).get<std::uint64_t>(), e.at(1).get<std::uint64_t>(), e.at(2).get<std::uint64_t>(),
-                             e.at(3).get<std::int64_t>(), e.at(4).get<std::int64_t>(), e.at(5).get<std::string>()};
+      entries_[path] = Entry{json_integer<std::uint64_t>(e.at(0), path), json_integer<std::uint64_t>(e.at(1), path),
+                             json_integer<std::uint64_t>(e.at(2), path), json_integer<std::int64_t>(e.at(3), path),
+                             json_integer<std::int64_t>(e.at(4), path), e.at(5).get<std::string>()};
   } catch (const std::exception&) {
     entries_.clear();  // a damaged cache costs a re-hash, nothing else
   }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/json_integer.h"
 #include "base/hash.h"
 #include "builder/layer_archive.h"
 #include "builder/layer_tar.h"
@@ -299,7 +300,7 @@ std::vector<LayerRef> oci_layers(const ImageArchive& img, const OciOptions& opti
     json desc = pick_manifest(node, options.platform, where);
     std::string hex = sha256_of_digest(desc.at("digest").get<std::string>(), where);
     std::string text = img.read_small(blob_member(hex), hex);
-    if (desc.contains("size") && desc.at("size").get<std::uint64_t>() != text.size())
+    if (desc.contains("size") && json_integer<std::uint64_t>(desc.at("size"), where + ": descriptor size") != text.size())
       throw Error(where + ": size of " + blob_member(hex) + " does not match its descriptor");
     where = img.name() + ": " + blob_member(hex);
     node = json::parse(text);
@@ -308,7 +309,7 @@ std::vector<LayerRef> oci_layers(const ImageArchive& img, const OciOptions& opti
   std::vector<LayerRef> refs;
   for (const json& d : node.at("layers")) {
     std::string hex = sha256_of_digest(d.at("digest").get<std::string>(), where);
-    refs.push_back({blob_member(hex), hex, d.at("size").get<std::uint64_t>()});
+    refs.push_back({blob_member(hex), hex, json_integer<std::uint64_t>(d.at("size"), where + ": layer size")});
   }
   return refs;
 }

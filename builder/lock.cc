@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/file.h"
+#include "base/json_integer.h"
 #include "base/hash.h"
 
 namespace ef::build {
@@ -70,6 +71,7 @@ namespace {
 template <typename T>
 T field(const nlohmann::json& obj, const char* key, const std::string& where) {
   if (!obj.is_object() || !obj.contains(key)) throw Error(where + ": missing field '" + key + "'");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return json_integer<T>(obj.at(key), where + ": field '" + key + "'");
   try {
     return obj.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "base/json_integer.h"
 #include "base/log.h"
 #include "engine/init_control.h"
 #include "engine/nitro/allocator.h"
@@ -24,6 +25,7 @@ nlohmann::json parse_json(const std::string& text, const std::string& what) {
 template <typename T>
 T field(const nlohmann::json& j, const char* key, const std::string& what) {
   if (!j.is_object() || !j.contains(key)) throw Error(what + ": missing " + key);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) return json_integer<T>(j.at(key), what + ": " + key);
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/hash.h"
+#include "base/json_integer.h"
 #include "base/log.h"
 #include "base/yaml_config.h"
 
@@ -88,4 +89,20 @@ TEST_CASE("UTF-8 validation (RFC 3629 examples) and the loader rejecting invalid
   CHECK_FALSE(is_valid_utf8("\xe2\x82"));            // truncated
   auto root = ConfigNode::load_string("name: a\x8e\nk: v\n", "u.yaml");  // a raw 0x8E byte
   CHECK_THROWS_WITH(root.required("name").as_string(), Catch::Contains("u.yaml:1: name: not valid UTF-8"));
+}
+
+TEST_CASE("json_integer: only JSON integers that fit the type") {
+  using nlohmann::json;
+  CHECK(ef::json_integer<std::uint32_t>(json(4294967295u), "f") == 4294967295u);
+  CHECK(ef::json_integer<std::int64_t>(json(-5), "f") == -5);
+  CHECK(ef::json_integer<std::int64_t>(json::parse("9223372036854775807"), "f") == 9223372036854775807ll);
+  CHECK(ef::json_integer<int>(json(-2147483648ll), "f") == -2147483648ll);
+  CHECK_THROWS_WITH(ef::json_integer<std::uint32_t>(json(4294967296ull), "size"),
+                    "size: expected an integer from 0 to 4294967295");
+  CHECK_THROWS_WITH(ef::json_integer<std::uint64_t>(json(-1), "size"), "size: expected an integer from 0 to 18446744073709551615");
+  CHECK_THROWS_WITH(ef::json_integer<std::int64_t>(json::parse("9223372036854775808"), "t"),
+                    Catch::Contains("t: expected an integer from -9223372036854775808"));
+  CHECK_THROWS_WITH(ef::json_integer<int>(json(-2147483649ll), "t"), Catch::Contains("from -2147483648 to 2147483647"));
+  for (json bad : {json(1.0), json(7.6e57), json(-7.6e57), json("1"), json(true), json(nullptr), json::array()})
+    CHECK_THROWS_AS(ef::json_integer<std::uint64_t>(bad, "x"), ef::Error);
 }

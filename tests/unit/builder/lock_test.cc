@@ -43,3 +43,19 @@ TEST_CASE("lock: a digest that is not 64 lower-case hex digits is refused") {
     CHECK_THROWS_WITH(lock_from_json(lock_with({input("kernel", bad)}), "t.lock.json"),
                       Catch::Contains("t.lock.json: inputs[0]: field 'sha256' must be 64 lower-case hex digits"));
 }
+
+// Found by scripts/fuzz-all (tests/fuzz/corpus/builder_lock/crash-73e5…): a
+// "size" of 7.6e57 reached nlohmann's get<uint64_t>(), a float-to-integer
+// conversion out of range (undefined behaviour, flagged by UBSan). Sizes are
+// JSON integers that fit; floats, even whole ones, and negatives are refused.
+TEST_CASE("lock: a size that is not an unsigned 64-bit integer is refused") {
+  for (nlohmann::json bad : {nlohmann::json(7.6e57), nlohmann::json(7.0), nlohmann::json(-1), nlohmann::json("7")}) {
+    auto in = input("kernel", kHex);
+    in["size"] = bad;
+    CHECK_THROWS_WITH(lock_from_json(lock_with({in}), "t.lock.json"),
+                      Catch::Contains("t.lock.json: inputs[0]: field 'size': expected an integer from 0 to 18446744073709551615"));
+  }
+  auto in = input("kernel", kHex);
+  in["size"] = nlohmann::json::parse("18446744073709551615");
+  CHECK(lock_from_json(lock_with({in}), "t.lock.json").inputs.at(0).digest.size == 18446744073709551615ull);
+}
