@@ -117,7 +117,12 @@ TEST_CASE("process identity: pid AND start time AND command line") {
   CHECK_FALSE(process_matches(::getpid(), *me, "qemu-system"));
   CHECK_FALSE(process_start_time(0));
   auto s = spawn_detached({"sleep", "5"}, "/dev/null");
-  CHECK(process_matches(s.pid, s.start_time, "sleep"));
+  // spawn_detached returns once exec has closed the child's CLOEXEC pipe; the
+  // kernel sets the new command line a moment later (create_elf_tables runs
+  // after the close), so under load /proc/PID/cmdline can still be empty.
+  bool matched = false;
+  for (int i = 0; i < 200 && !(matched = process_matches(s.pid, s.start_time, "sleep")); ++i) ::usleep(10000);
+  CHECK(matched);
   ::kill(s.pid, SIGKILL);
   for (int i = 0; i < 100 && process_start_time(s.pid); ++i) ::usleep(20000);
   CHECK_FALSE(process_start_time(s.pid));  // reaped by init, not left a zombie of ours
